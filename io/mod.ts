@@ -1,0 +1,21 @@
+/**
+ * Tensor serialization. Re-exports the byte-level safetensors reader and
+ * writer; file helpers that use Deno APIs live in `io/files.ts`.
+ *
+ * @example
+ * ```ts
+ * import { decodeSafetensors, encodeSafetensors } from "./mod.ts";
+ * const bytes = encodeSafetensors({ w: { shape: [1], data: new Float32Array([3]) } });
+ * console.log(decodeSafetensors(bytes).tensors.w.data[0]); // 3
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type DecodedSafetensors,
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsInput,
+} from "./safetensors.ts";
