@@ -1,0 +1,341 @@
+/**
+ * A tiny WebAssembly binary emitter: just enough to build the CPU kernels at
+ * load time without any external toolchain or binary blob.
+ *
+ * A {@link ModuleBuilder} collects function types, one imported shared
+ * memory and functions; a {@link FuncBuilder} appends instructions to one
+ * function body. Instructions are written as methods (`f.localGet(0)`) that
+ * push raw opcode bytes; structured control flow (`block`/`loop`/`if`) is
+ * closed with {@link FuncBuilder.end}. The emitter validates nothing itself:
+ * `WebAssembly.validate` / `new WebAssembly.Module` do.
+ *
+ * @module
+ */
+
+/** Value types (their binary encodings). */
+export const I32 = 0x7f, I64 = 0x7e, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
+/** A value type byte. */
+export type ValType = number;
+
+/** Unsigned LEB128 encoding of a non-negative integer (< 2^53). */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+/** Signed LEB128 encoding of an integer (|n| < 2^53). */
+export function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = ((n % 128) + 128) % 128; // low 7 bits, two's complement
+    n = Math.floor(n / 128);
+    const signBit = (byte & 0x40) !== 0;
+    if ((n === 0 && !signBit) || (n === -1 && signBit)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+/** A length-prefixed UTF-8 name. */
+function name(s: string): number[] {
+  const b = new TextEncoder().encode(s);
+  return [...uleb(b.length), ...b];
+}
+
+/** One function body under construction. */
+export class FuncBuilder {
+  /** Encoded instructions so far. */
+  readonly code: number[] = [];
+  /** Declared (non-parameter) locals, in order. */
+  readonly locals: ValType[] = [];
+
+  /** @param params parameter types; they are locals 0..params.length-1. */
+  constructor(readonly params: ValType[], readonly results: ValType[]) {}
+
+  /** Declares a new local of type `t` and returns its index. */
+  local(t: ValType): number {
+    this.locals.push(t);
+    return this.params.length + this.locals.length - 1;
+  }
+
+  /** Appends raw bytes. */
+  op(...bytes: number[]): this {
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  /** A SIMD-prefixed (0xfd) instruction; `sub` is LEB128-encoded. */
+  simd(sub: number): this {
+    return this.op(0xfd, ...uleb(sub));
+  }
+
+  // --- control flow -------------------------------------------------------
+  /** `block` with no result. */
+  block(): this {
+    return this.op(0x02, 0x40);
+  }
+  /** `loop` with no result. */
+  loop(): this {
+    return this.op(0x03, 0x40);
+  }
+  /** `if` with no result (pops an i32 condition). */
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  /** `else` of the innermost `if`. */
+  else(): this {
+    return this.op(0x05);
+  }
+  /** Ends the innermost block / loop / if (or the function body). */
+  end(): this {
+    return this.op(0x0b);
+  }
+  /** Unconditional branch to the label `depth` levels out. */
+  br(depth: number): this {
+    return this.op(0x0c, ...uleb(depth));
+  }
+  /** Branch if the popped i32 is non-zero. */
+  brIf(depth: number): this {
+    return this.op(0x0d, ...uleb(depth));
+  }
+  /** Returns from the function. */
+  return(): this {
+    return this.op(0x0f);
+  }
+  /** Calls function `index`. */
+  call(index: number): this {
+    return this.op(0x10, ...uleb(index));
+  }
+  /** Picks one of two values by an i32 condition. */
+  select(): this {
+    return this.op(0x1b);
+  }
+
+  // --- locals & constants -------------------------------------------------
+  /** Pushes local `i`. */
+  localGet(i: number): this {
+    return this.op(0x20, ...uleb(i));
+  }
+  /** Pops into local `i`. */
+  localSet(i: number): this {
+    return this.op(0x21, ...uleb(i));
+  }
+  /** Stores into local `i`, leaving the value on the stack. */
+  localTee(i: number): this {
+    return this.op(0x22, ...uleb(i));
+  }
+  /** Pushes an i32 constant. */
+  i32Const(n: number): this {
+    return this.op(0x41, ...sleb(n | 0));
+  }
+  /** Pushes an f32 constant. */
+  f32Const(x: number): this {
+    const b = new Uint8Array(new Float32Array([x]).buffer);
+    return this.op(0x43, ...b);
+  }
+
+  // --- memory -------------------------------------------------------------
+  /** A load/store opcode with memarg (log2 alignment, byte offset). */
+  mem(opcode: number, align: number, offset = 0): this {
+    return this.op(opcode, align, ...uleb(offset));
+  }
+  /** `i32.load`. */
+  i32Load(offset = 0): this {
+    return this.mem(0x28, 2, offset);
+  }
+  /** `f32.load`. */
+  f32Load(offset = 0): this {
+    return this.mem(0x2a, 2, offset);
+  }
+  /** `i32.store`. */
+  i32Store(offset = 0): this {
+    return this.mem(0x36, 2, offset);
+  }
+  /** `f32.store`. */
+  f32Store(offset = 0): this {
+    return this.mem(0x38, 2, offset);
+  }
+  /** `v128.load` (16-byte; alignment hint 4 bytes so unaligned is fine). */
+  v128Load(offset = 0): this {
+    return this.op(0xfd, 0x00, 2, ...uleb(offset));
+  }
+  /** `v128.load32_splat`: loads one f32 into all four lanes. */
+  v128Load32Splat(offset = 0): this {
+    return this.op(0xfd, 0x09, 2, ...uleb(offset));
+  }
+  /** `v128.store`. */
+  v128Store(offset = 0): this {
+    return this.op(0xfd, 0x0b, 2, ...uleb(offset));
+  }
+
+  // --- scalar arithmetic ----------------------------------------------------
+  /** i32 comparison / arithmetic opcodes. */
+  i32Eqz = (): this => this.op(0x45);
+  /** `i32.eq`. */
+  i32Eq = (): this => this.op(0x46);
+  /** `i32.ne`. */
+  i32Ne = (): this => this.op(0x47);
+  /** `i32.lt_s`. */
+  i32LtS = (): this => this.op(0x48);
+  /** `i32.lt_u`. */
+  i32LtU = (): this => this.op(0x49);
+  /** `i32.gt_s`. */
+  i32GtS = (): this => this.op(0x4a);
+  /** `i32.ge_u`. */
+  i32GeU = (): this => this.op(0x4f);
+  /** `i32.le_s`. */
+  i32LeS = (): this => this.op(0x4c);
+  /** `i32.ge_s`. */
+  i32GeS = (): this => this.op(0x4e);
+  /** `i32.add`. */
+  i32Add = (): this => this.op(0x6a);
+  /** `i32.sub`. */
+  i32Sub = (): this => this.op(0x6b);
+  /** `i32.mul`. */
+  i32Mul = (): this => this.op(0x6c);
+  /** `i32.and`. */
+  i32And = (): this => this.op(0x71);
+  /** `i32.shl`. */
+  i32Shl = (): this => this.op(0x74);
+  /** `f32.add`. */
+  f32Add = (): this => this.op(0x92);
+  /** `f32.sub`. */
+  f32Sub = (): this => this.op(0x93);
+  /** `f32.mul`. */
+  f32Mul = (): this => this.op(0x94);
+  /** `f32.div`. */
+  f32Div = (): this => this.op(0x95);
+  /** `f32.min`. */
+  f32Min = (): this => this.op(0x96);
+  /** `f32.max`. */
+  f32Max = (): this => this.op(0x97);
+  /** `f32.neg`. */
+  f32Neg = (): this => this.op(0x8c);
+  /** `f32.abs`. */
+  f32Abs = (): this => this.op(0x8b);
+  /** `f32.sqrt`. */
+  f32Sqrt = (): this => this.op(0x91);
+
+  // --- SIMD (f32x4) ---------------------------------------------------------
+  /** `f32x4.splat`. */
+  f32x4Splat = (): this => this.simd(0x13);
+  /** `f32x4.extract_lane`. */
+  f32x4ExtractLane = (lane: number): this => this.simd(0x1f).op(lane);
+  /** `f32x4.abs`. */
+  f32x4Abs = (): this => this.simd(0xe0);
+  /** `f32x4.neg`. */
+  f32x4Neg = (): this => this.simd(0xe1);
+  /** `f32x4.sqrt`. */
+  f32x4Sqrt = (): this => this.simd(0xe3);
+  /** `f32x4.add`. */
+  f32x4Add = (): this => this.simd(0xe4);
+  /** `f32x4.sub`. */
+  f32x4Sub = (): this => this.simd(0xe5);
+  /** `f32x4.mul`. */
+  f32x4Mul = (): this => this.simd(0xe6);
+  /** `f32x4.div`. */
+  f32x4Div = (): this => this.simd(0xe7);
+  /** `f32x4.min` (NaN-propagating, like `Math.min`). */
+  f32x4Min = (): this => this.simd(0xe8);
+  /** `f32x4.max` (NaN-propagating, like `Math.max`). */
+  f32x4Max = (): this => this.simd(0xe9);
+  /**
+   * `f32x4.relaxed_madd` (relaxed-SIMD opcode 0xfd 0x105): a*b+c, fused or
+   * not at the engine's choice. Stack: a b c → a*b+c.
+   */
+  f32x4RelaxedMadd = (): this => this.simd(0x105);
+}
+
+/** An exported function. */
+interface FuncEntry {
+  name: string | null;
+  typeIndex: number;
+  body: FuncBuilder;
+}
+
+/** Collects types, the memory import and functions; emits module bytes. */
+export class ModuleBuilder {
+  private types: string[] = [];
+  private funcs: FuncEntry[] = [];
+  private memory: number[] = [];
+
+  /** Imports `env.memory` as a shared memory of `min`..`max` 64 KiB pages. */
+  importSharedMemory(min: number, max: number): void {
+    this.memory = [
+      ...name("env"),
+      ...name("memory"),
+      0x02, // import kind: memory
+      0x03, // limits flags: has max, shared
+      ...uleb(min),
+      ...uleb(max),
+    ];
+  }
+
+  /**
+   * Adds a function; `exportName` null keeps it internal. Returns its index
+   * (usable by `call`) and the builder to fill in.
+   */
+  func(
+    exportName: string | null,
+    params: ValType[],
+    results: ValType[],
+  ): { index: number; f: FuncBuilder } {
+    const sig = [0x60, ...uleb(params.length), ...params];
+    sig.push(...uleb(results.length), ...results);
+    const key = sig.join(",");
+    let typeIndex = this.types.indexOf(key);
+    if (typeIndex < 0) typeIndex = this.types.push(key) - 1;
+    const f = new FuncBuilder(params, results);
+    this.funcs.push({ name: exportName, typeIndex, body: f });
+    return { index: this.funcs.length - 1, f };
+  }
+
+  /** Encodes the whole module. */
+  emit(): Uint8Array {
+    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const append = (dst: number[], src: number[]) => {
+      for (const b of src) dst.push(b); // no spread: bodies can be large
+    };
+    const section = (id: number, items: number[][]) => {
+      const payload = uleb(items.length);
+      for (const item of items) append(payload, item);
+      out.push(id, ...uleb(payload.length));
+      append(out, payload);
+    };
+    section(1, this.types.map((t) => t.split(",").map(Number)));
+    if (this.memory.length) section(2, [this.memory]);
+    section(3, this.funcs.map((f) => uleb(f.typeIndex)));
+    const exports = this.funcs
+      .map((f, i) => f.name === null ? [] : [...name(f.name), 0x00, ...uleb(i)])
+      .filter((e) => e.length);
+    section(7, exports);
+    section(
+      10,
+      this.funcs.map(({ body }) => {
+        // Locals are declared as runs of equal types.
+        const runs: number[][] = [];
+        for (const t of body.locals) {
+          const last = runs[runs.length - 1];
+          if (last && last[1] === t) last[0]++;
+          else runs.push([1, t]);
+        }
+        const fn = uleb(runs.length);
+        for (const [n, t] of runs) fn.push(...uleb(n), t);
+        append(fn, body.code);
+        fn.push(0x0b);
+        const entry = uleb(fn.length);
+        append(entry, fn);
+        return entry;
+      }),
+    );
+    return new Uint8Array(out);
+  }
+}
