@@ -1,0 +1,137 @@
+/**
+ * Backend parametrisation for the test suites: one suite, every backend.
+ *
+ * `backendTest(name, fn)` registers one `Deno.test` per candidate backend,
+ * named `"<name> [cpu]"`, `"<name> [webgpu]"`, …, with that backend made the
+ * default for the duration of the test. A backend that is not registered or
+ * cannot start here (no WebGPU adapter) is reported as ignored, not failed,
+ * and a one-line notice says why.
+ *
+ * Set `TEST_BACKENDS=cpu` (comma-separated) to restrict the run.
+ *
+ * @module
+ */
+import { getBackend, setBackend } from "../mod.ts";
+
+/** How to decide whether a candidate backend can run on this machine. */
+type Probe = () => Promise<string | null>;
+
+/** Returns null when the backend can start, else the reason it cannot. */
+async function startable(name: string): Promise<string | null> {
+  const prev = getBackend();
+  try {
+    await setBackend(name);
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    await setBackend(prev).catch(() => {});
+  }
+}
+
+async function probeWebGpu(): Promise<string | null> {
+  // deno-lint-ignore no-explicit-any
+  const gpu = (globalThis.navigator as any)?.gpu;
+  if (!gpu) return "navigator.gpu is not available";
+  let adapter: unknown = null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    return `requestAdapter() failed: ${e instanceof Error ? e.message : e}`;
+  }
+  if (!adapter) return "no WebGPU adapter";
+  return await startable("webgpu");
+}
+
+/**
+ * Candidate backends in the order suites run them. Add a backend here (with
+ * its probe) and every parametrised suite runs on it.
+ */
+export const candidateBackends: ReadonlyArray<readonly [string, Probe]> = [
+  ["cpu", () => Promise.resolve(null)],
+  ["webgpu", probeWebGpu],
+];
+
+function requested(): Set<string> | null {
+  let raw: string | undefined;
+  try {
+    raw = Deno.env.get("TEST_BACKENDS");
+  } catch {
+    raw = undefined; // no --allow-env: run everything available
+  }
+  if (!raw) return null;
+  return new Set(raw.split(",").map((s) => s.trim()).filter(Boolean));
+}
+
+/** Why each unavailable candidate was skipped (computed once). */
+const skipped = new Map<string, string>();
+let cached: Promise<string[]> | null = null;
+
+/**
+ * Backends the parametrised suites can run on here: `"cpu"` always,
+ * `"webgpu"` when it is registered and an adapter exists.
+ *
+ * @returns Names in suite order.
+ */
+export function availableBackends(): Promise<string[]> {
+  cached ??= (async () => {
+    const want = requested();
+    const out: string[] = [];
+    for (const [name, probe] of candidateBackends) {
+      if (want && !want.has(name)) {
+        skipped.set(name, "not in TEST_BACKENDS");
+        continue;
+      }
+      const why = await probe();
+      if (why === null) out.push(name);
+      else skipped.set(name, why);
+    }
+    for (const [name, why] of skipped) {
+      console.log(`note: tests on backend "${name}" are skipped: ${why}`);
+    }
+    return out;
+  })();
+  return cached;
+}
+
+const available = await availableBackends();
+
+/** Options passed through to `Deno.test`. */
+export interface BackendTestOptions {
+  /** Skip on these backends (with the reason in the test name's notice). */
+  skip?: string[];
+}
+
+/**
+ * Registers `fn` as one `Deno.test` per candidate backend, with that backend
+ * as the default while it runs.
+ *
+ * @param name The test's name; ` [backend]` is appended.
+ * @param fn The test body; receives the backend name and the test context.
+ * @param opts `skip`: backends this test does not apply to.
+ */
+export function backendTest(
+  name: string,
+  fn: (backend: string, t: Deno.TestContext) => void | Promise<void>,
+  opts: BackendTestOptions = {},
+): void {
+  for (const [backend] of candidateBackends) {
+    const runs = available.includes(backend) && !opts.skip?.includes(backend);
+    Deno.test({
+      name: `${name} [${backend}]`,
+      ignore: !runs,
+      // GPU devices hold resources across tests by design.
+      sanitizeResources: backend === "cpu",
+      sanitizeOps: backend === "cpu",
+      fn: async (t) => {
+        const prev = getBackend();
+        await setBackend(backend);
+        try {
+          await fn(backend, t);
+        } finally {
+          await setBackend(prev);
+        }
+      },
+    });
+  }
+}
