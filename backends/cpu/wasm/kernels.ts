@@ -1,0 +1,362 @@
+/**
+ * The WebAssembly speed core of the CPU backend: a shared-memory heap plus
+ * SIMD kernels (SGEMM, elementwise maps, reductions, Adam), built at load
+ * time by our own emitter, with large calls split across the calling thread
+ * and one worker.
+ *
+ * All pointers are byte addresses returned by {@link alloc}; sizes and
+ * strides are in elements. Every call is synchronous. When the engine lacks
+ * WebAssembly SIMD, {@link wasmSimdAvailable} is false and every kernel call
+ * throws; the higher layer must then use its scalar fallback.
+ *
+ * @module
+ */
+
+import { type GemmExports, SCRATCH_BYTES, sgemmBlocked } from "./gemm.ts";
+import { WasmHeap } from "./heap.ts";
+import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, ThreadPool } from "./threads.ts";
+import {
+  buildKernelModule,
+  detectRelaxedSimd,
+  detectSimd,
+  MR,
+  NR,
+} from "./wasm_module.ts";
+
+/** True when WebAssembly SIMD works here (else use the scalar fallback). */
+export const wasmSimdAvailable: boolean = typeof WebAssembly === "object" &&
+  detectSimd();
+/** True when `f32x4.relaxed_madd` is used by the GEMM micro-kernel. */
+export const relaxedSimdUsed: boolean = wasmSimdAvailable &&
+  detectRelaxedSimd();
+
+/** Binary elementwise operators. */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
+/** Unary elementwise operators. */
+export type UnaryOp = "relu" | "neg" | "abs";
+
+type Fn = (...args: number[]) => number;
+type Exports = GemmExports & Record<string, Fn>;
+
+const heap: WasmHeap | null = wasmSimdAvailable ? new WasmHeap() : null;
+let ex: Exports | null = null;
+let names: string[] = [];
+if (heap) {
+  const module = new WebAssembly.Module(
+    buildKernelModule(relaxedSimdUsed) as BufferSource,
+  );
+  const inst = new WebAssembly.Instance(module, {
+    env: { memory: heap.memory },
+  });
+  ex = inst.exports as unknown as Exports;
+  names = Object.keys(ex);
+}
+const mainScratch = heap ? heap.alloc(SCRATCH_BYTES) : 0;
+const pool = heap ? new ThreadPool(heap.memory) : null;
+let workerScratch = 0;
+let numThreads = 2;
+
+function need(): Exports {
+  if (!ex) throw new Error("WebAssembly SIMD is not available");
+  return ex;
+}
+
+/** The shared memory every pointer refers to (null without SIMD). */
+export const memory: WebAssembly.Memory | null = heap?.memory ?? null;
+
+/** Allocates `bytes` bytes (64-byte aligned); returns a pointer. */
+export function alloc(bytes: number): number {
+  need();
+  return heap!.alloc(bytes);
+}
+
+/** Frees a pointer from {@link alloc} for reuse. */
+export function free(ptr: number): void {
+  heap?.free(ptr);
+}
+
+/** A fresh Float32Array view of `n` floats at `ptr`. */
+export function f32view(ptr: number, n: number): Float32Array {
+  need();
+  return heap!.f32view(ptr, n);
+}
+
+/** A fresh Int32Array view of `n` ints at `ptr`. */
+export function i32view(ptr: number, n: number): Int32Array {
+  need();
+  return heap!.i32view(ptr, n);
+}
+
+/**
+ * Sets how many threads big calls use (1 or 2). With 2, the worker is
+ * started lazily on the first big call; until it is ready, calls run on the
+ * calling thread alone. Await {@link threadsReady} to start it eagerly.
+ */
+export function setNumThreads(n: number): void {
+  numThreads = n >= 2 ? 2 : 1;
+}
+
+/** Starts the worker if needed; resolves true once it serves tasks. */
+export function threadsReady(): Promise<boolean> {
+  if (!pool) return Promise.resolve(false);
+  workerScratch ||= heap!.alloc(SCRATCH_BYTES);
+  return pool.start({
+    memory: heap!.memory,
+    scratch: workerScratch,
+    relaxed: relaxedSimdUsed,
+  });
+}
+
+/** Stops the worker (it is unref'd under Deno/Node, so this is optional). */
+export function shutdownThreads(): void {
+  pool?.shutdown();
+}
+
+/** True when the worker may take half of a call of `work` units. */
+function useWorker(big: boolean): boolean {
+  if (!big || numThreads < 2 || !pool) return false;
+  if (pool.ready) return true;
+  threadsReady(); // lazily start; this call runs single-threaded
+  return false;
+}
+
+function setInts(vals: number[]): void {
+  for (let i = 0; i < vals.length; i++) pool!.ctrl[ARGS + i] = vals[i];
+}
+
+/**
+ * C[M,N] (+)= A·B. A(i,k) is at `a + (i·rsA + k·csA)·4` bytes, B(k,j) at
+ * `b + (k·rsB + j·csB)·4`; C is row-major with leading dimension `ldc`.
+ * With `accumulate` false C is overwritten. Calls of more than ~4 MFLOP are
+ * split with the worker (by columns of N, or rows of M when M > N).
+ */
+export function sgemm(
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  rsA: number,
+  csA: number,
+  b: number,
+  rsB: number,
+  csB: number,
+  c: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
+  const e = need();
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) {
+      for (let i = 0; i < M; i++) heap!.f32view(c + i * ldc * 4, N).fill(0);
+    }
+    return;
+  }
+  const big = 2 * M * N * K > 4e6 && Math.max(M, N) >= 16;
+  if (!useWorker(big)) {
+    sgemmBlocked(
+      e,
+      mainScratch,
+      M,
+      N,
+      K,
+      a,
+      rsA,
+      csA,
+      b,
+      rsB,
+      csB,
+      c,
+      ldc,
+      accumulate,
+    );
+    return;
+  }
+  const acc = accumulate ? 1 : 0;
+  if (N >= M) {
+    const n0 = Math.ceil(N / 2 / NR) * NR;
+    const b1 = b + n0 * csB * 4, c1 = c + n0 * 4;
+    setInts([M, N - n0, K, a, rsA, csA, b1, rsB, csB, c1, ldc, acc]);
+    pool!.post(OP_SGEMM);
+    sgemmBlocked(
+      e,
+      mainScratch,
+      M,
+      n0,
+      K,
+      a,
+      rsA,
+      csA,
+      b,
+      rsB,
+      csB,
+      c,
+      ldc,
+      accumulate,
+    );
+  } else {
+    const m0 = Math.ceil(M / 2 / MR) * MR;
+    const a1 = a + m0 * rsA * 4, c1 = c + m0 * ldc * 4;
+    setInts([M - m0, N, K, a1, rsA, csA, b, rsB, csB, c1, ldc, acc]);
+    pool!.post(OP_SGEMM);
+    sgemmBlocked(
+      e,
+      mainScratch,
+      m0,
+      N,
+      K,
+      a,
+      rsA,
+      csA,
+      b,
+      rsB,
+      csB,
+      c,
+      ldc,
+      accumulate,
+    );
+  }
+  pool!.wait();
+}
+
+/** Elementwise ops above this many elements are split with the worker. */
+const SPLIT_ELEMS = 1 << 18;
+
+/** Runs map kernel `name` of `kind` over [0, n), split when large. */
+function map(
+  name: string,
+  kind: number,
+  x: number,
+  s: number,
+  y: number,
+  out: number,
+  n: number,
+) {
+  const e = need();
+  const fn = e[name];
+  const call = (x: number, y: number, out: number, n: number) => {
+    if (kind === 0) fn(x, y, out, n);
+    else if (kind === 1) fn(x, s, out, n);
+    else if (kind === 2) fn(s, y, out, n);
+    else fn(x, out, n);
+  };
+  if (n <= 0) return;
+  if (!useWorker(n > SPLIT_ELEMS)) return call(x, y, out, n);
+  const h = (n >> 5) << 4; // half, a multiple of 16 elements
+  const o = h * 4;
+  setInts([names.indexOf(name), kind, x + o, y + o, out + o, n - h]);
+  pool!.f64[0] = s;
+  pool!.post(OP_MAP);
+  call(x, y, out, h);
+  pool!.wait();
+}
+
+/** out[i] = a[i] op b[i] for i < n (`out` may alias an input). */
+export function binaryVV(
+  op: BinaryOp,
+  a: number,
+  b: number,
+  out: number,
+  n: number,
+): void {
+  map(`${op}_vv`, 0, a, 0, b, out, n);
+}
+
+/** out[i] = a[i] op s. */
+export function binaryVS(
+  op: BinaryOp,
+  a: number,
+  s: number,
+  out: number,
+  n: number,
+): void {
+  map(`${op}_vs`, 1, a, s, 0, out, n);
+}
+
+/** out[i] = s op b[i]. */
+export function binarySV(
+  op: BinaryOp,
+  s: number,
+  b: number,
+  out: number,
+  n: number,
+): void {
+  map(`${op}_sv`, 2, 0, s, b, out, n);
+}
+
+/** out[i] = op(a[i]); relu is max(x, 0) (NaN stays NaN). */
+export function unary(op: UnaryOp, a: number, out: number, n: number): void {
+  map(op, 3, a, 0, 0, out, n);
+}
+
+/**
+ * Σ a[0..n). Blocks of 8192 floats are summed in f32 with 16 partial sums;
+ * block sums are added in f64 (result is returned unrounded).
+ */
+export function sum(a: number, n: number): number {
+  const e = need();
+  let total = 0;
+  for (let i = 0; i < n; i += 8192) {
+    total += e.sum(a + i * 4, Math.min(8192, n - i));
+  }
+  return total;
+}
+
+/** out[r] = Σ_c a[r·cols + c] (f32 accumulation, 16 partial sums). */
+export function rowSum(a: number, rows: number, cols: number, out: number) {
+  need().row_sum(a, rows, cols, out);
+}
+
+/** out[c] = Σ_r a[r·cols + c] (f32, accumulated row by row). */
+export function colSum(a: number, rows: number, cols: number, out: number) {
+  need().col_sum(a, rows, cols, out);
+}
+
+/**
+ * One in-place Adam/AdamW step over n floats, as PyTorch 1.13's
+ * single-tensor Adam: g' = g + weightDecay·p; m = β1·m + (1−β1)·g';
+ * v = β2·v + (1−β2)·g'·g'; p = p·(1 − lr·decoupledDecay);
+ * p = p − (lr/bias1)·m / (√v/√bias2 + eps). `bias1`, `bias2` are
+ * 1 − β^t. Scalars are rounded to f32 as PyTorch does.
+ */
+export function adam(
+  param: number,
+  grad: number,
+  m: number,
+  v: number,
+  n: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  decoupledDecay: number,
+  bias1: number,
+  bias2: number,
+): void {
+  const e = need();
+  if (n <= 0) return;
+  const f = [
+    weightDecay,
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    1 - lr * decoupledDecay,
+    -(lr / bias1),
+    Math.sqrt(bias2),
+    eps,
+  ];
+  const useWd = weightDecay !== 0 ? 1 : 0;
+  const run = (o: number, len: number) =>
+    // deno-fmt-ignore
+    e.adam(param + o, grad + o, m + o, v + o, len, f[0], f[1], f[2], f[3],
+      f[4], f[5], f[6], f[7], f[8], useWd);
+  if (!useWorker(n > SPLIT_ELEMS / 2)) return void run(0, n);
+  const h = (n >> 5) << 4, o = h * 4;
+  setInts([param + o, grad + o, m + o, v + o, n - h, useWd]);
+  for (let i = 0; i < 9; i++) pool!.f64[i] = f[i];
+  pool!.post(OP_ADAM);
+  run(0, h);
+  pool!.wait();
+}

@@ -1,0 +1,105 @@
+/**
+ * The pool worker: instantiates the kernel module over the shared memory
+ * and serves tasks from the control block (see threads.ts) until OP_EXIT.
+ *
+ * @module
+ */
+
+import { sgemmBlocked } from "./gemm.ts";
+import { buildKernelModule } from "./wasm_module.ts";
+import {
+  ARGS,
+  CTRL_PTR,
+  DONE,
+  ERROR,
+  F64_OFFSET,
+  N_INT_ARGS,
+  OP,
+  OP_ADAM,
+  OP_EXIT,
+  OP_MAP,
+  OP_SGEMM,
+  READY,
+  SEQ,
+  type WorkerInit,
+} from "./threads.ts";
+
+type Fn = (...args: number[]) => unknown;
+
+function serve(init: WorkerInit): void {
+  const { memory, scratch } = init;
+  const module = new WebAssembly.Module(
+    buildKernelModule(init.relaxed) as BufferSource,
+  );
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const ex = instance.exports as unknown as Record<string, Fn>;
+  const ctrl = new Int32Array(memory.buffer, CTRL_PTR, ARGS + N_INT_ARGS);
+  const f64 = new Float64Array(memory.buffer, CTRL_PTR + F64_OFFSET, 16);
+  const names = Object.keys(ex);
+  Atomics.store(ctrl, READY, 1);
+  let last = Atomics.load(ctrl, SEQ);
+  for (;;) {
+    // Spin ~50 µs for back-to-back tasks, then park.
+    let seq = Atomics.load(ctrl, SEQ);
+    const t0 = performance.now();
+    while (seq === last && performance.now() - t0 < 0.05) {
+      seq = Atomics.load(ctrl, SEQ);
+    }
+    if (seq === last) {
+      Atomics.wait(ctrl, SEQ, last);
+      continue;
+    }
+    last = seq;
+    const op = Atomics.load(ctrl, OP);
+    if (op === OP_EXIT) return;
+    const a = (i: number) => ctrl[ARGS + i];
+    try {
+      if (op === OP_SGEMM) {
+        // deno-fmt-ignore
+        sgemmBlocked(ex as never, scratch, a(0), a(1), a(2), a(3), a(4), a(5),
+          a(6), a(7), a(8), a(9), a(10), a(11) !== 0);
+      } else if (op === OP_MAP) {
+        // args: name index, then up to 4 ints; floats: scalar operand.
+        const fn = ex[names[a(0)]];
+        const kind = a(1); // 0: (v,v) 1: (v,s) 2: (s,v) 3: unary
+        if (kind === 0) fn(a(2), a(3), a(4), a(5));
+        else if (kind === 1) fn(a(2), f64[0], a(4), a(5));
+        else if (kind === 2) fn(f64[0], a(3), a(4), a(5));
+        else fn(a(2), a(4), a(5));
+      } else if (op === OP_ADAM) {
+        // deno-fmt-ignore
+        ex.adam(a(0), a(1), a(2), a(3), a(4), f64[0], f64[1], f64[2], f64[3],
+          f64[4], f64[5], f64[6], f64[7], f64[8], a(5));
+      }
+    } catch (_) {
+      Atomics.store(ctrl, ERROR, 1);
+    }
+    Atomics.store(ctrl, DONE, seq);
+    Atomics.notify(ctrl, DONE);
+  }
+}
+
+interface Port {
+  once(ev: string, f: (d: WorkerInit) => void): void;
+}
+async function parentPort(): Promise<Port | null> {
+  try {
+    const wt = await import("node:worker_threads");
+    return wt.parentPort as unknown as Port | null;
+  } catch {
+    return null; // browsers: a plain web Worker
+  }
+}
+const port = await parentPort();
+if (port) {
+  port.once("message", (d) => serve(d));
+} else {
+  const scope = globalThis as unknown as {
+    onmessage: ((e: MessageEvent<WorkerInit>) => void) | null;
+    close(): void;
+  };
+  scope.onmessage = (e) => {
+    serve(e.data);
+    scope.close();
+  };
+}
