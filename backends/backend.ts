@@ -1,0 +1,172 @@
+/**
+ * The backend contract: the only interface the tensor layer calls.
+ *
+ * A backend owns storage (opaque buffer handles) and a small set of compute
+ * primitives that take strided *views* of that storage. Everything else
+ * (softmax, mean, losses, …) is composed from these primitives in
+ * `tensor/ops.ts`, so a new backend works once it implements this file and
+ * gets faster by adding the optional fused paths.
+ *
+ * Conventions every backend follows:
+ * - Sizes, strides and offsets are in elements, never bytes.
+ * - Outputs are written to a fresh, contiguous (row-major) buffer made by
+ *   `alloc`, except `copy`, whose destination is a strided view.
+ * - Inputs of `binary` and `where` arrive already broadcast to the output
+ *   shape (a broadcast dimension has stride 0), so a backend never needs to
+ *   know the broadcasting rules.
+ * - Compute calls are synchronous and may only enqueue work; only `read`
+ *   waits for it.
+ *
+ * @module
+ */
+
+/** Element types a tensor can hold. */
+export type DType = "float32" | "int32";
+
+/** Typed array matching a {@link DType}. */
+export type TypedArray = Float32Array | Int32Array;
+
+/** An opaque storage handle; each backend chooses what it is. */
+export type BufferHandle = unknown;
+
+/** A strided view of a backend buffer. */
+export interface View {
+  /** The storage the view reads. */
+  readonly buffer: BufferHandle;
+  /** The element type of the storage. */
+  readonly dtype: DType;
+  /** The logical shape. */
+  readonly shape: readonly number[];
+  /** Elements to step per index of each dimension (0 for broadcast). */
+  readonly strides: readonly number[];
+  /** First element's position in the storage. */
+  readonly offset: number;
+}
+
+/** Elementwise functions of one argument. */
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "abs"
+  | "relu"
+  | "tanh"
+  | "sigmoid"
+  | "gelu"
+  | "geluGrad"
+  | "sign"
+  | "erf";
+
+/** Elementwise functions of two arguments. Comparisons give 1 or 0. */
+export type BinaryOp =
+  | "add"
+  | "sub"
+  | "mul"
+  | "div"
+  | "pow"
+  | "max"
+  | "min"
+  | "eq"
+  | "lt"
+  | "gt";
+
+/** Reductions over a set of axes. `argmax` takes exactly one axis. */
+export type ReduceOp = "sum" | "max" | "argmax";
+
+/** Arguments of the optional fused Adam/AdamW update. */
+export interface AdamArgs {
+  /** Learning rate. */
+  lr: number;
+  /** First-moment decay. */
+  beta1: number;
+  /** Second-moment decay. */
+  beta2: number;
+  /** Denominator guard. */
+  eps: number;
+  /** L2 penalty added to the gradient (Adam). */
+  weightDecay: number;
+  /** Decoupled decay applied to the parameter (AdamW). */
+  decoupledDecay: number;
+  /** `1 - beta1^t`. */
+  bias1: number;
+  /** `1 - beta2^t`. */
+  bias2: number;
+}
+
+/**
+ * Optional fused fast paths. The tensor layer uses one when present and the
+ * composed primitives otherwise; tests hold both to the same numbers.
+ */
+export interface FusedOps {
+  /** `out = x·Wᵀ + b` for x [M, K] (any strides), W [N, K], b [N] or null. */
+  linear?(x: View, w: View, b: View | null, out: BufferHandle): void;
+  /** Row softmax over the last axis of a contiguous [rows, cols] view. */
+  softmax?(x: View, out: BufferHandle): void;
+  /** Row log-softmax over the last axis of a contiguous [rows, cols] view. */
+  logSoftmax?(x: View, out: BufferHandle): void;
+  /** In-place Adam/AdamW on contiguous float32 param, grad, m, v buffers. */
+  adam?(
+    param: BufferHandle,
+    grad: View,
+    m: BufferHandle,
+    v: BufferHandle,
+    size: number,
+    args: AdamArgs,
+  ): void;
+}
+
+/** The contract every backend implements. */
+export interface Backend {
+  /** The name it is registered under. */
+  readonly name: string;
+  /** Optional fused paths (see {@link FusedOps}). */
+  readonly fused?: FusedOps;
+
+  // ---- memory ----
+  /** A fresh buffer of `size` elements (contents unspecified). */
+  alloc(size: number, dtype: DType): BufferHandle;
+  /** Copies `data` into the buffer starting at element 0. */
+  write(buffer: BufferHandle, data: TypedArray): void;
+  /** Reads `size` elements back to the host once queued work is done. */
+  read(buffer: BufferHandle, dtype: DType, size: number): Promise<TypedArray>;
+  /** Synchronous read where the backend can (the CPU); absent elsewhere. */
+  readSync?(buffer: BufferHandle, dtype: DType, size: number): TypedArray;
+  /** Releases a buffer; it is never used again. */
+  free(buffer: BufferHandle): void;
+  /** Resolves when all queued work has finished. */
+  sync(): Promise<void>;
+  /** Live buffers and their bytes. */
+  stats(): { buffers: number; bytes: number };
+
+  // ---- compute ----
+  /** `out[i] = op(x[i])`; out contiguous with x's shape and dtype. */
+  unary(op: UnaryOp, x: View, out: BufferHandle): void;
+  /** `out[i] = op(a[i], b[i])`; a, b of one dtype, broadcast to out's shape. */
+  binary(op: BinaryOp, a: View, b: View, out: BufferHandle): void;
+  /** `out[i] = cond[i] != 0 ? a[i] : b[i]`, all views of out's shape. */
+  where(cond: View, a: View, b: View, out: BufferHandle): void;
+  /** Converts dtype (float → int truncates toward zero). */
+  cast(x: View, dtype: DType, out: BufferHandle): void;
+  /**
+   * Reduces over `axes` (sorted, unique); out is contiguous with x's shape
+   * where each reduced axis has size 1. `argmax` writes int32 indices.
+   */
+  reduce(op: ReduceOp, x: View, axes: readonly number[], out: BufferHandle): void;
+  /** Copies a strided view into a strided view of the same shape. */
+  copy(x: View, out: View): void;
+  /**
+   * Batched matmul: a [...batch, M, K] times b [...batch, K, N] into a
+   * contiguous out [...batch, M, N]. Batch dims are already broadcast
+   * (stride 0) and the last two dims may have any strides, so transposed
+   * operands need no copy.
+   */
+  matmul(a: View, b: View, out: BufferHandle): void;
+  /** Rows of x [R, …] picked by int32 `index` [n]: out [n, …] contiguous. */
+  gather(x: View, index: View, out: BufferHandle): void;
+  /** Adds the rows of src [n, …] into the rows `index` [n] of out (in place). */
+  scatterAdd(out: View, index: View, src: View): void;
+}
+
+/** Makes a backend; called once, on first use. */
+export type BackendFactory = () => Backend | Promise<Backend>;

@@ -1,0 +1,103 @@
+/**
+ * The CPU backend's fused fast paths in plain TypeScript. Each matches the
+ * composed primitives' numbers (tests hold them together).
+ *
+ * @module
+ */
+import type { AdamArgs, View } from "../backend.ts";
+import { matmulScalar } from "./_kernels.ts";
+
+let scratch = new Float32Array(0);
+
+/** out[M,N] = x[M,K]·W[N,K]ᵀ + b[N]. */
+export function linearScalar(
+  x: View,
+  w: View,
+  b: View | null,
+  out: Float32Array,
+): void {
+  const [M, K] = x.shape, N = w.shape[0];
+  if (scratch.length < K * N) scratch = new Float32Array(K * N);
+  matmulScalar(
+    M,
+    N,
+    K,
+    x.buffer as Float32Array,
+    x.offset,
+    x.strides[0],
+    x.strides[1],
+    // Wᵀ is W read with its strides swapped: no transposed copy.
+    w.buffer as Float32Array,
+    w.offset,
+    w.strides[1],
+    w.strides[0],
+    out,
+    0,
+    scratch,
+  );
+  if (!b) return;
+  const bs = b.buffer as Float32Array, st = b.strides[0];
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) out[i * N + j] += bs[b.offset + j * st];
+  }
+}
+
+function rows(x: View): [Float32Array, number, number, number] {
+  const cols = x.shape[x.shape.length - 1];
+  const n = x.shape.reduce((p, s) => p * s, 1);
+  return [x.buffer as Float32Array, x.offset, n / cols, cols];
+}
+
+/** Row softmax of a dense view over its last axis, max-shifted. */
+export function softmaxRows(x: View, out: Float32Array): void {
+  const [xs, off, r, c] = rows(x);
+  for (let i = 0; i < r; i++) {
+    const base = off + i * c, ob = i * c;
+    let m = -Infinity;
+    for (let j = 0; j < c; j++) m = Math.max(m, xs[base + j]);
+    let s = 0;
+    for (let j = 0; j < c; j++) {
+      const e = Math.exp(xs[base + j] - m);
+      out[ob + j] = e;
+      s += e;
+    }
+    for (let j = 0; j < c; j++) out[ob + j] /= s;
+  }
+}
+
+/** Row log-softmax of a dense view over its last axis: x − m − log Σe^(x−m). */
+export function logSoftmaxRows(x: View, out: Float32Array): void {
+  const [xs, off, r, c] = rows(x);
+  for (let i = 0; i < r; i++) {
+    const base = off + i * c, ob = i * c;
+    let m = -Infinity;
+    for (let j = 0; j < c; j++) m = Math.max(m, xs[base + j]);
+    let s = 0;
+    for (let j = 0; j < c; j++) s += Math.exp(xs[base + j] - m);
+    const lse = m + Math.log(s);
+    for (let j = 0; j < c; j++) out[ob + j] = xs[base + j] - lse;
+  }
+}
+
+/** PyTorch's single-tensor Adam/AdamW step, in place. */
+export function adamScalar(
+  p: Float32Array,
+  grad: View,
+  m: Float32Array,
+  v: Float32Array,
+  n: number,
+  a: AdamArgs,
+): void {
+  const g = grad.buffer as Float32Array, go = grad.offset;
+  const { beta1, beta2, eps, weightDecay } = a;
+  const step = a.lr / a.bias1, sq2 = Math.sqrt(a.bias2);
+  const decay = 1 - a.lr * a.decoupledDecay;
+  for (let i = 0; i < n; i++) {
+    const gi = weightDecay !== 0 ? g[go + i] + weightDecay * p[i] : g[go + i];
+    m[i] = Math.fround(beta1 * m[i] + (1 - beta1) * gi);
+    v[i] = Math.fround(beta2 * v[i] + (1 - beta2) * gi * gi);
+    const pi = decay !== 1 ? Math.fround(p[i] * decay) : p[i];
+    const denom = Math.fround(Math.fround(Math.sqrt(v[i]) / sq2) + eps);
+    p[i] = pi - step * (m[i] / denom);
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Plain TypeScript loops over strided views: the CPU backend's portable
+ * path, and the reference the SIMD paths are held to.
+ *
+ * @module
+ */
+import type { BinaryOp, TypedArray, UnaryOp } from "../backend.ts";
+import { erf, gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
+
+type Fn1 = (x: number) => number;
+type Fn2 = (x: number, y: number) => number;
+
+/** Scalar form of every unary op. */
+export const UNARY: Record<UnaryOp, Fn1> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  abs: Math.abs,
+  relu: (x) => (x > 0 ? x : 0),
+  tanh: Math.tanh,
+  sigmoid,
+  gelu,
+  geluGrad,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  erf,
+};
+
+/** Scalar form of every binary op; NaN propagates through max/min. */
+export const BINARY: Record<BinaryOp, Fn2> = {
+  add: (x, y) => x + y,
+  sub: (x, y) => x - y,
+  mul: (x, y) => x * y,
+  div: (x, y) => x / y,
+  pow: Math.pow,
+  max: (x, y) => (x > y || x !== x ? x : y),
+  min: (x, y) => (x < y || x !== x ? x : y),
+  eq: (x, y) => (x === y ? 1 : 0),
+  lt: (x, y) => (x < y ? 1 : 0),
+  gt: (x, y) => (x > y ? 1 : 0),
+};
+
+/** Integer multiply that wraps like int32 instead of rounding. */
+export const INT_MUL: Fn2 = Math.imul;
+
+/**
+ * Walks every index of `shape` in row-major order, calling `body` with the
+ * storage position of each of up to three strided operands.
+ */
+export function walk3(
+  shape: readonly number[],
+  s0: readonly number[],
+  o0: number,
+  s1: readonly number[],
+  o1: number,
+  s2: readonly number[],
+  o2: number,
+  body: (p0: number, p1: number, p2: number) => void,
+): void {
+  const nd = shape.length;
+  let total = 1;
+  for (const s of shape) total *= s;
+  if (total === 0) return;
+  if (nd === 0) {
+    body(o0, o1, o2);
+    return;
+  }
+  const inner = shape[nd - 1];
+  const i0 = s0[nd - 1], i1 = s1[nd - 1], i2 = s2[nd - 1];
+  const idx = new Array<number>(nd).fill(0);
+  let p0 = o0, p1 = o1, p2 = o2;
+  for (let done = 0; done < total; done += inner) {
+    for (let j = 0; j < inner; j++) body(p0 + j * i0, p1 + j * i1, p2 + j * i2);
+    for (let d = nd - 2; d >= 0; d--) {
+      p0 += s0[d];
+      p1 += s1[d];
+      p2 += s2[d];
+      if (++idx[d] < shape[d]) break;
+      p0 -= s0[d] * shape[d];
+      p1 -= s1[d] * shape[d];
+      p2 -= s2[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Contiguous same-length fast path for the common binary ops. */
+export function binaryDense(
+  op: BinaryOp,
+  a: TypedArray,
+  oa: number,
+  sa: number,
+  b: TypedArray,
+  ob: number,
+  sb: number,
+  o: TypedArray,
+  n: number,
+): boolean {
+  // sa/sb are 1 (dense) or 0 (a broadcast scalar).
+  if (sa === 1 && sb === 1) {
+    switch (op) {
+      case "add":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] + b[ob + i];
+        return true;
+      case "sub":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] - b[ob + i];
+        return true;
+      case "mul":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] * b[ob + i];
+        return true;
+      case "div":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] / b[ob + i];
+        return true;
+    }
+  } else if (sa === 1 && sb === 0) {
+    const y = b[ob];
+    switch (op) {
+      case "add":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] + y;
+        return true;
+      case "sub":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] - y;
+        return true;
+      case "mul":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] * y;
+        return true;
+      case "div":
+        for (let i = 0; i < n; i++) o[i] = a[oa + i] / y;
+        return true;
+      case "max":
+        for (let i = 0; i < n; i++) {
+          const x = a[oa + i];
+          o[i] = x > y || x !== x ? x : y;
+        }
+        return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * o[M×N] (+)= A·B for one matrix, any strides (rsA, csA: row and column
+ * step of A; likewise B). B rows are packed once so the inner loop is
+ * unit-stride; i-k-j order keeps the output row in cache.
+ */
+export function matmulScalar(
+  M: number,
+  N: number,
+  K: number,
+  a: Float32Array,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: Float32Array,
+  ob: number,
+  rsB: number,
+  csB: number,
+  o: Float32Array,
+  oo: number,
+  packed: Float32Array,
+): void {
+  let bb: Float32Array = b, bo = ob, brs = rsB;
+  if (csB !== 1) {
+    for (let k = 0; k < K; k++) {
+      for (let j = 0; j < N; j++) packed[k * N + j] = b[ob + k * rsB + j * csB];
+    }
+    bb = packed;
+    bo = 0;
+    brs = N;
+  }
+  const row = new Float64Array(N);
+  for (let i = 0; i < M; i++) {
+    row.fill(0);
+    const ai = oa + i * rsA;
+    for (let k = 0; k < K; k++) {
+      const aik = a[ai + k * csA];
+      const bk = bo + k * brs;
+      for (let j = 0; j < N; j++) row[j] += aik * bb[bk + j];
+    }
+    const oi = oo + i * N;
+    for (let j = 0; j < N; j++) o[oi + j] = row[j];
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * The CPU backend. Contract: buffers are Float32Array / Int32Array; every
+ * compute call runs synchronously to completion, so `read` resolves at once
+ * and `readSync` is available. Views are walked by stride, with dense fast
+ * paths for the common cases.
+ *
+ * @module
+ */
+import type {
+  Backend,
+  BinaryOp,
+  BufferHandle,
+  DType,
+  FusedOps,
+  ReduceOp,
+  TypedArray,
+  UnaryOp,
+  View,
+} from "../backend.ts";
+import { BINARY, binaryDense, INT_MUL, matmulScalar, UNARY, walk3 } from "./_kernels.ts";
+import { adamScalar, linearScalar, logSoftmaxRows, softmaxRows } from "./_fused.ts";
+
+const ZERO: readonly number[] = [];
+
+function arr(b: BufferHandle): TypedArray {
+  return b as TypedArray;
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = s;
+    s *= shape[i];
+  }
+  return st;
+}
+
+function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}
+
+/** 1 if the view is dense row-major, 0 if all strides are 0, else -1. */
+function denseKind(v: View): number {
+  let s = 1, allZero = true, dense = true;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1) {
+      if (v.strides[i] !== s) dense = false;
+      if (v.strides[i] !== 0) allZero = false;
+    }
+    s *= v.shape[i];
+  }
+  return dense ? 1 : allZero ? 0 : -1;
+}
+
+/** The CPU backend on TypedArrays. */
+export class CpuBackend implements Backend {
+  /** The name it is registered under. */
+  readonly name: string;
+  /** Fused fast paths. */
+  readonly fused: FusedOps;
+  #buffers = 0;
+  #bytes = 0;
+  #scratch = new Float32Array(0);
+
+  /** @param name Registry name; "cpu" by default. */
+  constructor(name = "cpu") {
+    this.name = name;
+    this.fused = {
+      linear: (x, w, b, out) => linearScalar(x, w, b, arr(out) as Float32Array),
+      softmax: (x, out) => softmaxRows(x, arr(out) as Float32Array),
+      logSoftmax: (x, out) => logSoftmaxRows(x, arr(out) as Float32Array),
+      adam: (p, g, m, v, n, args) =>
+        adamScalar(
+          arr(p) as Float32Array,
+          g,
+          arr(m) as Float32Array,
+          arr(v) as Float32Array,
+          n,
+          args,
+        ),
+    };
+  }
+
+  alloc(n: number, dtype: DType): BufferHandle {
+    this.#buffers++;
+    this.#bytes += n * 4;
+    return dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
+  }
+
+  write(buffer: BufferHandle, data: TypedArray): void {
+    arr(buffer).set(data);
+  }
+
+  read(buffer: BufferHandle, dtype: DType, n: number): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(buffer, dtype, n));
+  }
+
+  readSync(buffer: BufferHandle, _dtype: DType, n: number): TypedArray {
+    return arr(buffer).slice(0, n);
+  }
+
+  free(buffer: BufferHandle): void {
+    this.#buffers--;
+    this.#bytes -= arr(buffer).length * 4;
+  }
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stats(): { buffers: number; bytes: number } {
+    return { buffers: this.#buffers, bytes: this.#bytes };
+  }
+
+  unary(op: UnaryOp, x: View, out: BufferHandle): void {
+    const f = UNARY[op], xs = arr(x.buffer), o = arr(out);
+    if (denseKind(x) === 1) {
+      const n = size(x.shape), off = x.offset;
+      if (op === "relu") {
+        for (let i = 0; i < n; i++) {
+          const v = xs[off + i];
+          o[i] = v > 0 ? v : 0;
+        }
+      } else for (let i = 0; i < n; i++) o[i] = f(xs[off + i]);
+      return;
+    }
+    let i = 0;
+    walk3(x.shape, x.strides, x.offset, ZERO, 0, ZERO, 0, (p) => {
+      o[i++] = f(xs[p]);
+    });
+  }
+
+  binary(op: BinaryOp, a: View, b: View, out: BufferHandle): void {
+    const as = arr(a.buffer), bs = arr(b.buffer), o = arr(out);
+    const n = size(a.shape);
+    const ka = denseKind(a), kb = denseKind(b);
+    if (ka >= 0 && kb >= 0 && !(a.dtype === "int32" && op === "mul")) {
+      if (binaryDense(op, as, a.offset, ka, bs, b.offset, kb, o, n)) return;
+    }
+    const f = a.dtype === "int32" && op === "mul" ? INT_MUL : BINARY[op];
+    let i = 0;
+    walk3(a.shape, a.strides, a.offset, b.strides, b.offset, ZERO, 0, (p, q) => {
+      o[i++] = f(as[p], bs[q]);
+    });
+  }
+
+  where(cond: View, a: View, b: View, out: BufferHandle): void {
+    const cs = arr(cond.buffer), as = arr(a.buffer), bs = arr(b.buffer);
+    const o = arr(out);
+    let i = 0;
+    // Two walks share one index: first pick the condition, then the value.
+    const pick = new Uint8Array(size(cond.shape));
+    walk3(cond.shape, cond.strides, cond.offset, ZERO, 0, ZERO, 0, (p) => {
+      pick[i++] = cs[p] !== 0 ? 1 : 0;
+    });
+    i = 0;
+    walk3(a.shape, a.strides, a.offset, b.strides, b.offset, ZERO, 0, (p, q) => {
+      o[i] = pick[i] ? as[p] : bs[q];
+      i++;
+    });
+  }
+
+  cast(x: View, _dtype: DType, out: BufferHandle): void {
+    // Storing into the other TypedArray kind converts (float → int truncates).
+    const xs = arr(x.buffer), o = arr(out);
+    let i = 0;
+    walk3(x.shape, x.strides, x.offset, ZERO, 0, ZERO, 0, (p) => {
+      o[i++] = xs[p];
+    });
+  }
+
+  reduce(op: ReduceOp, x: View, axes: readonly number[], out: BufferHandle): void {
+    const xs = arr(x.buffer), o = arr(out);
+    const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+    const os = contiguousStrides(outShape).map((s, d) => axes.includes(d) ? 0 : s);
+    const n = size(outShape);
+    if (op === "argmax") return this.#argmax(x, axes[0], os, n, o);
+    const acc = new Float64Array(n);
+    if (op === "max") acc.fill(-Infinity);
+    if (op === "sum" && denseKind(x) === 1 && n === 1) {
+      let s = 0;
+      const m = size(x.shape);
+      for (let i = 0; i < m; i++) s += xs[x.offset + i];
+      o[0] = s;
+      return;
+    }
+    if (op === "sum") {
+      walk3(x.shape, x.strides, x.offset, os, 0, ZERO, 0, (p, q) => {
+        acc[q] += xs[p];
+      });
+    } else {
+      walk3(x.shape, x.strides, x.offset, os, 0, ZERO, 0, (p, q) => {
+        const v = xs[p];
+        if (v > acc[q] || v !== v) acc[q] = v;
+      });
+    }
+    for (let i = 0; i < n; i++) o[i] = acc[i];
+  }
+
+  #argmax(
+    x: View,
+    axis: number,
+    os: readonly number[],
+    n: number,
+    o: TypedArray,
+  ): void {
+    const xs = arr(x.buffer);
+    const best = new Float64Array(n).fill(-Infinity);
+    const seen = new Uint8Array(n);
+    const len = x.shape[axis];
+    // Position along `axis` of each visited element, from a running counter.
+    const inner = size(x.shape.slice(axis + 1));
+    let i = 0;
+    walk3(x.shape, x.strides, x.offset, os, 0, ZERO, 0, (p, q) => {
+      const k = Math.floor(i++ / inner) % len;
+      const v = xs[p];
+      if (!seen[q] || v > best[q] || (v !== v && best[q] === best[q])) {
+        best[q] = v;
+        o[q] = k;
+        seen[q] = 1;
+      }
+    });
+  }
+
+  copy(x: View, out: View): void {
+    const xs = arr(x.buffer), o = arr(out.buffer);
+    if (denseKind(x) === 1 && denseKind(out) === 1) {
+      const n = size(x.shape);
+      o.set(xs.subarray(x.offset, x.offset + n), out.offset);
+      return;
+    }
+    walk3(x.shape, x.strides, x.offset, out.strides, out.offset, ZERO, 0, (p, q) => {
+      o[q] = xs[p];
+    });
+  }
+
+  matmul(a: View, b: View, out: BufferHandle): void {
+    const nd = a.shape.length;
+    const M = a.shape[nd - 2], K = a.shape[nd - 1], N = b.shape[nd - 1];
+    const batchShape = a.shape.slice(0, nd - 2);
+    const o = arr(out) as Float32Array;
+    if (this.#scratch.length < K * N) this.#scratch = new Float32Array(K * N);
+    let i = 0;
+    walk3(
+      batchShape,
+      a.strides.slice(0, nd - 2),
+      a.offset,
+      b.strides.slice(0, nd - 2),
+      b.offset,
+      ZERO,
+      0,
+      (pa, pb) => {
+        matmulScalar(
+          M,
+          N,
+          K,
+          arr(a.buffer) as Float32Array,
+          pa,
+          a.strides[nd - 2],
+          a.strides[nd - 1],
+          arr(b.buffer) as Float32Array,
+          pb,
+          b.strides[nd - 2],
+          b.strides[nd - 1],
+          o,
+          i * M * N,
+          this.#scratch,
+        );
+        i++;
+      },
+    );
+  }
+
+  gather(x: View, index: View, out: BufferHandle): void {
+    const xs = arr(x.buffer), is = arr(index.buffer), o = arr(out);
+    const rows = x.shape[0], rest = x.shape.slice(1);
+    const n = index.shape[0], inner = size(rest);
+    for (let r = 0; r < n; r++) {
+      const k = is[index.offset + r * (index.strides[0] ?? 0)];
+      if (k < 0 || k >= rows) {
+        throw new RangeError(`index ${k} is out of range for ${rows} rows`);
+      }
+      let j = r * inner;
+      walk3(rest, x.strides.slice(1), x.offset + k * x.strides[0], ZERO, 0, ZERO, 0, (p) => {
+        o[j++] = xs[p];
+      });
+    }
+  }
+
+  scatterAdd(out: View, index: View, src: View): void {
+    const o = arr(out.buffer), is = arr(index.buffer), ss = arr(src.buffer);
+    const n = index.shape[0], rest = src.shape.slice(1);
+    for (let r = 0; r < n; r++) {
+      const k = is[index.offset + r * (index.strides[0] ?? 0)];
+      walk3(
+        rest,
+        src.strides.slice(1),
+        src.offset + r * src.strides[0],
+        out.strides.slice(1),
+        out.offset + k * out.strides[0],
+        ZERO,
+        0,
+        (p, q) => {
+          o[q] += ss[p];
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * A from-scratch tensor library for Deno: tensors with reverse-mode autograd
+ * on pluggable backends (CPU, WebGPU), `nn`, `optim` and LoRA fine-tuning.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "./mod.ts";
+ * const w = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+ * const loss = w.mul(w).sum();
+ * loss.backward();
+ * console.log(await w.grad!.toArray()); // [[2, 4], [6, 8]]
+ * ```
+ *
+ * @module
+ */
+import "./backends/builtin.ts";
+export * from "./tensor/mod.ts";
+export { getBackend, registerBackend, setBackend } from "./backends/mod.ts";
+export type { Backend, BackendFactory, DType } from "./backends/mod.ts";

@@ -1,0 +1,112 @@
+/**
+ * matmul with torch.matmul's rules, and cat/stack.
+ *
+ * @module
+ */
+import { noGrad, record } from "./autograd.ts";
+import { _empty as empty, _normDim, _requireFloat, _sameBackend } from "./ops.ts";
+import { broadcastShapes, broadcastStrides, fmtShape } from "./shape.ts";
+import { Tensor } from "./tensor.ts";
+
+function batchView(t: Tensor, batch: readonly number[]) {
+  const shape = [...batch, ...t.shape.slice(-2)];
+  return { ...t._view(), shape, strides: broadcastStrides(t.shape, t.strides, shape) };
+}
+
+/** The ≥2-D case: broadcast batch dims, strided last two dims. */
+function matmul2(a: Tensor, b: Tensor): Tensor {
+  const [M, K] = a.shape.slice(-2), [K2, N] = b.shape.slice(-2);
+  if (K !== K2) {
+    throw new RangeError(
+      `matmul(): inner dimensions differ: ${fmtShape(a.shape)} @ ${
+        fmtShape(b.shape)
+      } (${K} vs ${K2})`,
+    );
+  }
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = empty([...batch, M, N], "float32", a._backend);
+  a._backend.matmul(batchView(a, batch), batchView(b, batch), out._storage.buffer);
+  return record(out, "matmul", [a, b]);
+}
+
+/** Matrix product with torch.matmul's 1-D / 2-D / batched rules. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (!(b instanceof Tensor)) throw new TypeError("matmul() needs a Tensor");
+  _requireFloat(a, "matmul()");
+  _requireFloat(b, "matmul()");
+  _sameBackend(a, b, "matmul");
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new RangeError(
+      `matmul(): both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${
+        fmtShape(b.shape)
+      }`,
+    );
+  }
+  if (a.ndim >= 2 && b.ndim >= 2) return matmul2(a, b);
+  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+  try {
+    const r = matmul2(a2, b2);
+    const out = a.ndim === 1 && b.ndim === 1
+      ? r.reshape([])
+      : a.ndim === 1
+      ? r.squeeze(-2)
+      : r.squeeze(-1);
+    r.dispose();
+    return out;
+  } finally {
+    if (a2 !== a) a2.dispose();
+    if (b2 !== b) b2.dispose();
+  }
+}
+
+/** Joins tensors along an existing dim. */
+export function cat(tensors: readonly Tensor[], dim: number): Tensor {
+  if (tensors.length === 0) throw new RangeError("cat() needs at least one tensor");
+  const first = tensors[0];
+  const d = _normDim(dim, first.ndim);
+  for (const t of tensors) {
+    _sameBackend(first, t, "cat");
+    if (t.dtype !== first.dtype) {
+      throw new TypeError(`cat(): dtypes differ: ${first.dtype} and ${t.dtype}`);
+    }
+    if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== d && s !== first.shape[i])) {
+      throw new RangeError(
+        `cat(): shapes ${fmtShape(first.shape)} and ${fmtShape(t.shape)} differ outside dim ${dim}`,
+      );
+    }
+  }
+  const shape = [...first.shape];
+  shape[d] = tensors.reduce((p, t) => p + t.shape[d], 0);
+  const out = empty(shape, first.dtype, first._backend);
+  let at = 0;
+  noGrad(() => {
+    for (const t of tensors) {
+      const slot = out.narrow(d, at, t.shape[d]);
+      first._backend.copy(t._view(), slot._view());
+      slot.dispose();
+      at += t.shape[d];
+    }
+  });
+  if (first.dtype !== "float32") return out;
+  return record(out, "cat", tensors, { dim: d, sizes: tensors.map((t) => t.shape[d]) });
+}
+
+/** Joins tensors along a new dim. */
+export function stack(tensors: readonly Tensor[], dim: number): Tensor {
+  if (tensors.length === 0) throw new RangeError("stack() needs at least one tensor");
+  const d = _normDim(dim, tensors[0].ndim + 1);
+  for (const t of tensors) {
+    if (t.ndim !== tensors[0].ndim || t.shape.some((s, i) => s !== tensors[0].shape[i])) {
+      throw new RangeError(
+        `stack(): shapes ${fmtShape(tensors[0].shape)} and ${fmtShape(t.shape)} differ`,
+      );
+    }
+  }
+  const parts = tensors.map((t) => t.unsqueeze(d));
+  try {
+    return cat(parts, d);
+  } finally {
+    for (const p of parts) p.dispose();
+  }
+}

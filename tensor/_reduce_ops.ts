@@ -1,0 +1,106 @@
+/**
+ * Reductions and the softmax family.
+ *
+ * @module
+ */
+import type { ReduceOp } from "../backends/backend.ts";
+import { noGrad, record } from "./autograd.ts";
+import { _empty as empty, _normDim, _normDims, _requireFloat } from "./ops.ts";
+import type { Tensor } from "./tensor.ts";
+
+function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {
+  const kept = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  const out = empty(kept, op === "argmax" ? "int32" : x.dtype, x._backend);
+  x._backend.reduce(op, x._view(), axes, out._storage.buffer);
+  return out;
+}
+
+function dropAxes(t: Tensor, axes: readonly number[], keepdim: boolean): Tensor {
+  if (keepdim || axes.length === 0) return t;
+  const shape = t.shape.filter((_, d) => !axes.includes(d));
+  const v = t.reshape(shape);
+  t.dispose();
+  return v;
+}
+
+/** Sum over dims (all when omitted). */
+export function sum(
+  x: Tensor,
+  dim: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
+  const axes = _normDims(dim, x.ndim);
+  const out = noGrad(() => dropAxes(reduceRaw("sum", x, axes), axes, keepdim));
+  return x.dtype === "float32" ? record(out, "sum", [x], { axes, keepdim }) : out;
+}
+
+/** Mean over dims (all when omitted). */
+export function mean(
+  x: Tensor,
+  dim: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
+  _requireFloat(x, "mean()");
+  const axes = _normDims(dim, x.ndim);
+  const count = axes.reduce((p, d) => p * x.shape[d], 1);
+  const s = sum(x, axes, keepdim);
+  const out = s.div(count);
+  s.dispose();
+  return out;
+}
+
+/** Maximum over dims (all when omitted); ties share the gradient. */
+export function max(
+  x: Tensor,
+  dim: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
+  const axes = _normDims(dim, x.ndim);
+  if (x.size === 0) throw new RangeError("max() of an empty tensor");
+  const kept = reduceRaw("max", x, axes);
+  const keptShape = kept.shape;
+  const out = noGrad(() => dropAxes(kept, axes, keepdim));
+  if (x.dtype !== "float32") return out;
+  return record(out, "max", [x], { axes, keptShape, out });
+}
+
+/** Index of the maximum along one dim (int32, dim removed). */
+export function argmax(x: Tensor, dim: number): Tensor {
+  const d = _normDim(dim, x.ndim);
+  return dropAxes(reduceRaw("argmax", x, [d]), [d], false);
+}
+
+/** Softmax (or log-softmax) along `dim`, max-shifted for stability. */
+export function softmax(x: Tensor, dim: number, log: boolean): Tensor {
+  _requireFloat(x, log ? "logSoftmax()" : "softmax()");
+  const d = _normDim(dim, x.ndim);
+  const fused = log ? x._backend.fused?.logSoftmax : x._backend.fused?.softmax;
+  const out = noGrad(() => {
+    if (fused && d === x.ndim - 1 && x.isContiguous) {
+      const o = empty(x.shape, "float32", x._backend);
+      fused(x._view(), o._storage.buffer);
+      return o;
+    }
+    return softmaxComposed(x, d, log);
+  });
+  return record(out, log ? "logSoftmax" : "softmax", [x], { dim: d, out });
+}
+
+/** The composed softmax, from primitives (also the fused path's reference). */
+export function softmaxComposed(x: Tensor, d: number, log: boolean): Tensor {
+  const m = reduceRaw("max", x, [d]);
+  const shifted = x.sub(m);
+  m.dispose();
+  const e = shifted.exp();
+  const s = e.sum(d, { keepdim: true });
+  let out: Tensor;
+  if (log) {
+    const ls = s.log();
+    out = shifted.sub(ls);
+    ls.dispose();
+  } else out = e.div(s);
+  shifted.dispose();
+  e.dispose();
+  s.dispose();
+  return out;
+}

@@ -1,0 +1,156 @@
+/**
+ * Ops that only change metadata (a view of the same storage), plus the
+ * row gather that Embedding uses.
+ *
+ * @module
+ */
+import { noGrad, record } from "./autograd.ts";
+import { _empty as empty, _normDim, _view as view, clone } from "./ops.ts";
+import { contiguousStrides, fmtShape, numel, sameShape } from "./shape.ts";
+import type { Tensor } from "./tensor.ts";
+
+function inferShape(t: Tensor, shape: readonly number[]): number[] {
+  const out = [...shape];
+  const free = out.indexOf(-1);
+  if (out.some((s, i) => !Number.isInteger(s) || s < -1 || (s === -1 && i !== free))) {
+    throw new RangeError(`reshape(): invalid shape ${fmtShape(shape)}`);
+  }
+  if (free >= 0) {
+    const rest = out.reduce((p, s, i) => (i === free ? p : p * s), 1);
+    out[free] = rest === 0 ? 0 : t.size / rest;
+  }
+  if (numel(out) !== t.size || !Number.isInteger(out[free] ?? 0)) {
+    throw new RangeError(
+      `Cannot reshape a tensor of shape ${fmtShape(t.shape)} (${t.size} elements) to ${
+        fmtShape(shape)
+      }`,
+    );
+  }
+  return out;
+}
+
+/** Same elements, new shape; a view when the layout allows, else a copy. */
+export function reshape(t: Tensor, shape: readonly number[]): Tensor {
+  const s = inferShape(t, shape);
+  if (t.isContiguous) {
+    return record(view(t, s, contiguousStrides(s)), "reshape", [t], { shape: t.shape });
+  }
+  const c = noGrad(() => clone(t));
+  const out = record(view(c, s, contiguousStrides(s)), "reshape", [t], { shape: t.shape });
+  c.dispose();
+  return out;
+}
+
+/** Reorders dims. */
+export function permute(t: Tensor, dims: readonly number[]): Tensor {
+  const d = dims.map((x) => _normDim(x, t.ndim));
+  if (d.length !== t.ndim || new Set(d).size !== d.length) {
+    throw new RangeError(
+      `permute(): [${dims.join(",")}] is not a permutation of the dims of a tensor of shape ${
+        fmtShape(t.shape)
+      }`,
+    );
+  }
+  const out = view(t, d.map((i) => t.shape[i]), d.map((i) => t.strides[i]));
+  return record(out, "permute", [t], { dims: d });
+}
+
+/** Swaps two dims. */
+export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
+  const a = _normDim(dim0, t.ndim), b = _normDim(dim1, t.ndim);
+  const dims = [...t.shape.keys()];
+  [dims[a], dims[b]] = [dims[b], dims[a]];
+  return permute(t, dims);
+}
+
+/** Inserts a size-1 dim. */
+export function unsqueeze(t: Tensor, dim: number): Tensor {
+  const d = _normDim(dim, t.ndim + 1);
+  const shape = [...t.shape], strides = [...t.strides];
+  shape.splice(d, 0, 1);
+  strides.splice(d, 0, d < t.ndim ? t.strides[d] * t.shape[d] : 1);
+  return record(view(t, shape, strides), "reshape", [t], { shape: t.shape });
+}
+
+/** Removes size-1 dims (all, or only `dim`). */
+export function squeeze(t: Tensor, dim?: number): Tensor {
+  const drop = dim === undefined
+    ? t.shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)
+    : [_normDim(dim, t.ndim)].filter((i) => t.shape[i] === 1);
+  const shape = t.shape.filter((_, i) => !drop.includes(i));
+  const strides = t.strides.filter((_, i) => !drop.includes(i));
+  return record(view(t, shape, strides), "reshape", [t], { shape: t.shape });
+}
+
+/** Broadcasts to `shape` without copying (stride 0). */
+export function expand(t: Tensor, shape: readonly number[]): Tensor {
+  const lead = shape.length - t.ndim;
+  const bad = () =>
+    new RangeError(`Cannot expand a tensor of shape ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
+  if (lead < 0) throw bad();
+  const out: number[] = [], strides: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    const src = i < lead ? 1 : t.shape[i - lead];
+    const want = shape[i] === -1 && i >= lead ? src : shape[i];
+    if (!Number.isInteger(want) || want < 0 || (src !== want && src !== 1)) throw bad();
+    out.push(want);
+    strides.push(i < lead || (src === 1 && want !== 1) ? 0 : t.strides[i - lead]);
+  }
+  return record(view(t, out, strides), "expand", [t], {});
+}
+
+/** `length` entries of `dim` starting at `start`. */
+export function narrow(t: Tensor, dim: number, start: number, length: number): Tensor {
+  const d = _normDim(dim, t.ndim);
+  if (
+    !Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 ||
+    start + length > t.shape[d]
+  ) {
+    throw new RangeError(
+      `narrow(): [${start}, ${start + length}) is out of range for dim ${dim} of size ${
+        t.shape[d]
+      }`,
+    );
+  }
+  const shape = [...t.shape];
+  shape[d] = length;
+  const out = view(t, shape, t.strides, t.offset + start * t.strides[d]);
+  return record(out, "narrow", [t], { dim: d, start, shape: t.shape });
+}
+
+/** Entries of `dim` picked by a 1-D int32 index; gradient scatter-adds. */
+export function indexSelect(t: Tensor, dim: number, index: Tensor): Tensor {
+  const d = _normDim(dim, t.ndim);
+  if (index.dtype !== "int32" || index.ndim !== 1) {
+    throw new TypeError(
+      `indexSelect(): index must be a 1-D int32 tensor, got ${index.dtype} of shape ${
+        fmtShape(index.shape)
+      }`,
+    );
+  }
+  if (index._backend !== t._backend) {
+    throw new Error(
+      `indexSelect(): tensors are on different backends ("${t.backend}" and "${index.backend}")`,
+    );
+  }
+  const src = d === 0 ? t : noGrad(() => t.transpose(0, d));
+  const shape = [index.shape[0], ...src.shape.slice(1)];
+  const out = empty(shape, t.dtype, t._backend);
+  try {
+    t._backend.gather(src._view(), index._view(), out._storage.buffer);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  } finally {
+    if (src !== t) src.dispose();
+  }
+  const result = d === 0 ? out : noGrad(() => out.transpose(0, d));
+  if (result !== out) out.dispose();
+  if (t.dtype !== "float32") return result;
+  return record(result, "indexSelect", [t], { dim: d, index, shape: t.shape });
+}
+
+/** True when a view can be re-expressed by `reshape` without copying. */
+export function viewable(t: Tensor, shape: readonly number[]): boolean {
+  return t.isContiguous && sameShape(inferShape(t, shape), shape);
+}
