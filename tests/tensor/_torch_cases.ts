@@ -39,12 +39,8 @@ export function fixtureOps(): string[] {
 
 /** The case's leaves (what gradients are taken of) and the op's operands. */
 export function makeInputs(c: TorchCase): { leaves: Tensor[]; xs: Tensor[] } {
-  const leaves = c.inputs.map((s) =>
-    tensor(s.data, { shape: s.shape, requiresGrad: s.rg })
-  );
-  const xs = leaves.map((l, i) =>
-    c.inputs[i].pre === "T" ? l.transpose(-2, -1) : l
-  );
+  const leaves = c.inputs.map((s) => tensor(s.data, { shape: s.shape, requiresGrad: s.rg }));
+  const xs = leaves.map((l, i) => c.inputs[i].pre === "T" ? l.transpose(-2, -1) : l);
   return { leaves, xs };
 }
 

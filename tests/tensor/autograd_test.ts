@@ -3,7 +3,7 @@
  * tensors, broadcast gradients summed back to the input's shape.
  */
 import assert from "node:assert/strict";
-import { assertClose, noGrad, ones, tensor, zeros } from "../../mod.ts";
+import { assertClose, noGrad, ones, tensor, where, zeros } from "../../mod.ts";
 import { backendTest } from "../_backends.ts";
 
 backendTest("gradients accumulate across two `backward()` calls", async () => {
@@ -49,7 +49,7 @@ backendTest(
     assert.deepEqual(c.grad!.shape, [2, 1]);
     await assertClose(c.grad!, [[6], [6]]);
     assert.deepEqual(s.grad!.shape, []);
-    await assertClose(s.grad!, 12 + 12);
+    await assertClose(s.grad!, 48); // Σ(a·b + c) = 21 + 27
   },
 );
 
@@ -144,4 +144,39 @@ backendTest("the gradient of `zeros()` requiring grad is well-shaped", () => {
   const z = zeros([2, 3], { requiresGrad: true });
   z.sum().backward();
   assert.deepEqual(z.grad!.shape, [2, 3]);
+});
+
+backendTest("`relu()` and `abs()` have zero gradient at zero, like torch", async () => {
+  const x = tensor([0, 0], { requiresGrad: true });
+  x.relu().add(x.abs()).sum().backward();
+  await assertClose(x.grad!, [0, 0]);
+});
+
+backendTest("`max(dim)` sends the gradient to the maximum", async () => {
+  const x = tensor([[1, 5, 2], [7, 0, 3]], { requiresGrad: true });
+  x.max(1).backward(tensor([10, 20]));
+  await assertClose(x.grad!, [[0, 10, 0], [20, 0, 0]]);
+});
+
+backendTest("a second `backward()` through a freed graph throws", () => {
+  const x = tensor([1, 2], { requiresGrad: true });
+  const y = x.exp().sum();
+  y.backward();
+  assert.throws(() => y.backward(), /graph|backward/);
+});
+
+backendTest("gradients flow through views of non-leaf tensors", async () => {
+  const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+  const y = x.mul(2).transpose(0, 1).reshape([4]).narrow(0, 1, 2);
+  y.backward(tensor([1, 10]));
+  // y = [2·x[0][1], 2·x[1][0]]... transposed: flat order x00, x10, x01, x11
+  await assertClose(x.grad!, [[0, 20], [2, 0]]);
+});
+
+backendTest("`where()` routes gradient to the chosen branch only", async () => {
+  const a = tensor([1, 2, 3], { requiresGrad: true });
+  const b = tensor([4, 5, 6], { requiresGrad: true });
+  where(tensor([1, 0, 1]), a, b).sum().backward();
+  await assertClose(a.grad!, [1, 0, 1]);
+  await assertClose(b.grad!, [0, 1, 0]);
 });

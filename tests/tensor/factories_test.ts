@@ -3,16 +3,7 @@
  * tensor(), dtypes, manualSeed, toArray / item / data / dataSync.
  */
 import assert from "node:assert/strict";
-import {
-  arange,
-  full,
-  manualSeed,
-  ones,
-  rand,
-  randn,
-  tensor,
-  zeros,
-} from "../../mod.ts";
+import { arange, full, manualSeed, ones, rand, randn, tensor, zeros } from "../../mod.ts";
 import { backendTest } from "../_backends.ts";
 
 backendTest("`zeros()`, `ones()` and `full()` fill their shape", async () => {
@@ -132,10 +123,10 @@ backendTest(
 
 backendTest("`to()` copies to another backend and back", async (backend) => {
   const t = tensor([1, 2, 3]);
-  const c = t.to("cpu");
+  const c = await t.to("cpu");
   assert.equal(c.backend, "cpu");
   assert.deepEqual(await c.toArray(), [1, 2, 3]);
-  assert.equal(c.to(backend).backend, backend);
+  assert.equal((await c.to(backend)).backend, backend);
 });
 
 backendTest("`rand()` is uniform on [0, 1)", async () => {

@@ -7,15 +7,7 @@
  * Inputs sit in each op's smooth domain (no kinks within ε).
  */
 import assert from "node:assert/strict";
-import {
-  cat,
-  linear,
-  noGrad,
-  stack,
-  type Tensor,
-  tensor,
-  where,
-} from "../../mod.ts";
+import { cat, linear, noGrad, stack, type Tensor, tensor, where } from "../../mod.ts";
 
 const EPS = 1e-2;
 const TOL = { atol: 1e-2, rtol: 1e-2 };
@@ -34,7 +26,7 @@ function rng(seed: number): () => number {
   };
 }
 
-function gen(shape: number[], kind: Kind, r: () => number): Float32Array {
+function gen(shape: readonly number[], kind: Kind, r: () => number): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
   if (kind === "distinct") {

@@ -4,15 +4,7 @@
  * storage when its last view goes; `using` disposes at block end.
  */
 import assert from "node:assert/strict";
-import {
-  keep,
-  memory,
-  ones,
-  scope,
-  type Tensor,
-  tensor,
-  zeros,
-} from "../../mod.ts";
+import { keep, memory, ones, scope, type Tensor, tensor, zeros } from "../../mod.ts";
 import { backendTest } from "../_backends.ts";
 
 /** Change in memory() while `fn` runs. */

@@ -3,24 +3,9 @@
  * cases first, then every case of the torch fixture, on every backend.
  */
 import assert from "node:assert/strict";
-import {
-  arange,
-  assertClose,
-  cat,
-  linear,
-  stack,
-  tensor,
-  where,
-} from "../../mod.ts";
+import { arange, assertClose, cat, linear, stack, tensor, where } from "../../mod.ts";
 import { backendTest } from "../_backends.ts";
-import {
-  applyOp,
-  describe,
-  fixtureOps,
-  makeInputs,
-  mismatch,
-  torchCases,
-} from "./_torch_cases.ts";
+import { applyOp, describe, fixtureOps, makeInputs, mismatch, torchCases } from "./_torch_cases.ts";
 
 // ---- hand-computed cases ----
 
@@ -33,7 +18,7 @@ backendTest("`add()` broadcasts a row over a matrix", async () => {
 });
 
 backendTest("`add()` broadcasts [4,1,3] with [2,1] to [4,2,3]", async () => {
-  const a = arange(12).reshape([4, 1, 3]);
+  const a = arange(12).float().reshape([4, 1, 3]);
   const b = tensor([[100], [200]]);
   const c = a.add(b);
   assert.deepEqual(c.shape, [4, 2, 3]);
@@ -99,8 +84,8 @@ backendTest("`matmul()` multiplies 2-D matrices", async () => {
 });
 
 backendTest("`matmul()` broadcasts batch dims", async () => {
-  const a = arange(2 * 1 * 3 * 4).reshape([2, 1, 3, 4]);
-  const b = arange(5 * 4 * 2).reshape([5, 4, 2]);
+  const a = arange(2 * 1 * 3 * 4).float().reshape([2, 1, 3, 4]);
+  const b = arange(5 * 4 * 2).float().reshape([5, 4, 2]);
   const c = a.matmul(b);
   assert.deepEqual(c.shape, [2, 5, 3, 2]);
   const ref = a.expand([2, 5, 3, 4]).matmul(b.expand([2, 5, 4, 2]));
@@ -131,7 +116,7 @@ backendTest("`matmul()` reads transposed operands", async () => {
 });
 
 backendTest("`sum()` reduces all, one, negative and several dims", async () => {
-  const x = arange(24).reshape([2, 3, 4]);
+  const x = arange(24).float().reshape([2, 3, 4]);
   assert.equal(await x.sum().item(), 276);
   assert.deepEqual(x.sum().shape, []);
   assert.deepEqual(x.sum(-1).shape, [2, 3]);
@@ -175,7 +160,7 @@ backendTest("`softmax()` is stable for logits of ±1000", async () => {
 });
 
 backendTest("`softmax()` over a middle dim sums to one along it", async () => {
-  const x = arange(24).reshape([2, 3, 4]).mul(0.3);
+  const x = arange(24).float().reshape([2, 3, 4]).mul(0.3);
   await assertClose(x.softmax(1).sum(1), tensor(1).expand([2, 4]), {
     atol: 1e-5,
   });
@@ -230,7 +215,7 @@ backendTest("`float()` and `int()` convert; `int()` truncates", async () => {
 });
 
 backendTest("`linear()` computes x·Wᵀ + b on leading dims", async () => {
-  const x = arange(12).reshape([2, 2, 3]);
+  const x = arange(12).float().reshape([2, 2, 3]);
   const w = tensor([[1, 0, 1], [0, 1, 0]]);
   const b = tensor([0.5, -0.5]);
   const y = linear(x, w, b);
@@ -240,12 +225,69 @@ backendTest("`linear()` computes x·Wᵀ + b on leading dims", async () => {
 });
 
 backendTest("`narrow()` takes a slice along a dim", async () => {
-  const x = arange(12).reshape([3, 4]);
+  const x = arange(12).float().reshape([3, 4]);
   assert.deepEqual(await x.narrow(1, 1, 2).toArray(), [[1, 2], [5, 6], [
     9,
     10,
   ]]);
   assert.deepEqual(await x.narrow(-2, 2, 1).toArray(), [[8, 9, 10, 11]]);
+});
+
+backendTest("int32 `div()` and `pow()` promote to float32 like torch", async () => {
+  const i = tensor([1, 2, 3], { dtype: "int32" });
+  const d = i.div(2);
+  assert.equal(d.dtype, "float32");
+  assert.deepEqual(await d.toArray(), [0.5, 1, 1.5]);
+  const q = i.div(tensor([2, 2, 2], { dtype: "int32" }));
+  assert.equal(q.dtype, "float32");
+  assert.deepEqual(await q.toArray(), [0.5, 1, 1.5]);
+});
+
+backendTest("int32 mixed with float32 promotes to float32", async () => {
+  const i = tensor([1, 2], { dtype: "int32" });
+  const f = i.add(0.5);
+  assert.equal(f.dtype, "float32");
+  assert.deepEqual(await f.toArray(), [1.5, 2.5]);
+  assert.equal(i.add(1).dtype, "int32");
+  const g = i.mul(tensor([0.5, 0.25]));
+  assert.equal(g.dtype, "float32");
+  assert.deepEqual(await g.toArray(), [0.5, 0.5]);
+  assert.deepEqual(await i.eq(tensor([1, 5], { dtype: "int32" })).toArray(), [1, 0]);
+});
+
+backendTest("`max()` and `argmax()` work on int32", async () => {
+  const i = tensor([[3, 9], [7, 1]], { dtype: "int32" });
+  assert.equal(i.max().dtype, "int32");
+  assert.equal(await i.max().item(), 9);
+  assert.deepEqual(await i.argmax(0).toArray(), [1, 0]);
+});
+
+backendTest("`pow()` of a negative base with an integer exponent", async () => {
+  assert.deepEqual(await tensor([-2, 3]).pow(3).toArray(), [-8, 27]);
+  assert.deepEqual(await tensor([-2, 3]).pow(2).toArray(), [4, 9]);
+  assert.deepEqual(await tensor([-2, 4]).pow(tensor([2, 0.5])).toArray(), [4, 2]);
+});
+
+backendTest("`where()` takes numbers for either branch", async () => {
+  const x = tensor([-1, 2, -3]);
+  assert.deepEqual(await where(x.gt(0), x, 0).toArray(), [0, 2, 0]);
+  assert.deepEqual(await where(x.lt(0), -1, x).toArray(), [-1, 2, -1]);
+});
+
+backendTest("reductions of an empty tensor follow torch", async () => {
+  const e = tensor([], { shape: [0, 3] });
+  assert.deepEqual(await e.sum(0).toArray(), [0, 0, 0]);
+  assert.equal(await e.sum().item(), 0);
+  assert.deepEqual(e.sum(1).shape, [0]);
+});
+
+backendTest("scalars squeeze, unsqueeze and reduce", async () => {
+  const s = tensor(5);
+  assert.deepEqual(s.squeeze().shape, []);
+  assert.deepEqual(s.unsqueeze(0).shape, [1]);
+  assert.equal(await s.sum().item(), 5);
+  assert.deepEqual(s.reshape([1, 1]).shape, [1, 1]);
+  assert.equal(await s.reshape([1, 1]).squeeze().item(), 5);
 });
 
 // ---- the torch fixture ----
