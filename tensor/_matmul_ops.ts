@@ -26,7 +26,7 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const out = empty([...batch, M, N], "float32", a._backend);
   a._backend.matmul(batchView(a, batch), batchView(b, batch), out._storage.buffer);
-  return record(out, "matmul", [a, b]);
+  return out;
 }
 
 /** Matrix product with torch.matmul's 1-D / 2-D / batched rules. */
@@ -42,22 +42,29 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       }`,
     );
   }
-  if (a.ndim >= 2 && b.ndim >= 2) return matmul2(a, b);
-  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
-  const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
-  try {
+  if (a.ndim >= 2 && b.ndim >= 2) return record(matmul2(a, b), "matmul", [a, b]);
+  // 1-D operands: lift to a row / column, then drop that dim again. The node
+  // records the original operands; the rule undoes the lift.
+  const out = noGrad(() => {
+    const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+    const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
     const r = matmul2(a2, b2);
-    const out = a.ndim === 1 && b.ndim === 1
-      ? r.reshape([])
-      : a.ndim === 1
-      ? r.squeeze(-2)
-      : r.squeeze(-1);
-    r.dispose();
-    return out;
-  } finally {
-    if (a2 !== a) a2.dispose();
-    if (b2 !== b) b2.dispose();
-  }
+    const o = r.reshape(matmulShape(a.shape, b.shape));
+    for (const t of [a2, b2, r]) if (t !== a && t !== b) t.dispose();
+    return o;
+  });
+  return record(out, "matmul", [a, b]);
+}
+
+/** torch.matmul's output shape for operands of these shapes. */
+export function matmulShape(a: readonly number[], b: readonly number[]): number[] {
+  const a2 = a.length === 1 ? [1, a[0]] : a, b2 = b.length === 1 ? [b[0], 1] : b;
+  const batch = broadcastShapes(a2.slice(0, -2), b2.slice(0, -2));
+  return [
+    ...batch,
+    ...(a.length === 1 ? [] : [a2[a2.length - 2]]),
+    ...(b.length === 1 ? [] : [b2[b2.length - 1]]),
+  ];
 }
 
 /** Joins tensors along an existing dim. */

@@ -162,9 +162,11 @@ function run(root: Tensor, seed: Tensor, ownSeed: boolean, retain: boolean): voi
       const rule = GRAD_RULES[node.op];
       if (!rule) throw new Error(`no gradient rule for op "${node.op}"`);
       const needs = node.inputs.map((x) => x.requiresGrad);
+      // Each part becomes its own view (rules may return g itself, or one
+      // tensor for two inputs), so the engine can free each independently.
       const parts = scope(() =>
         rule(g, { inputs: node.inputs, out: t, saved: node.saved, needs }).map(
-          (p, i) => (p && needs[i] ? sumToShape(p, node.inputs[i].shape) : null),
+          (p, i) => (p && needs[i] ? sumToShape(p, node.inputs[i].shape).detach() : null),
         )
       );
       parts.forEach((p, i) => {

@@ -28,6 +28,13 @@ function checkShape(shape: readonly number[], what: string): void {
   }
 }
 
+function checkDtype(dtype: unknown): DType {
+  if (dtype !== "float32" && dtype !== "int32") {
+    throw new TypeError(`unknown dtype ${JSON.stringify(dtype)}: use "float32" or "int32"`);
+  }
+  return dtype;
+}
+
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   if (opts.requiresGrad) {
     try {
@@ -54,6 +61,11 @@ function inferNested(data: NestedArray): { values: number[]; shape: number[] } {
 }
 
 function flattenFixed(data: NestedArray, shape: number[], out: number[], depth: number): void {
+  if (typeof data !== "number" && !Array.isArray(data)) {
+    throw new TypeError(
+      `tensor(): expected numbers or arrays, got ${typeof data} (${String(data)})`,
+    );
+  }
   if (depth === shape.length) {
     if (typeof data !== "number") {
       throw new RangeError(`tensor(): ragged nested array: expected a number at depth ${depth}`);
@@ -120,7 +132,7 @@ export function tensor(
       }`,
     );
   }
-  const dtype = opts.dtype ?? (data instanceof Int32Array ? "int32" : "float32");
+  const dtype = checkDtype(opts.dtype ?? (data instanceof Int32Array ? "int32" : "float32"));
   if (opts.requiresGrad && dtype !== "float32") {
     throw new TypeError(`tensor(): requiresGrad needs float32, got ${dtype}`);
   }
@@ -145,7 +157,8 @@ export function tensor(
  */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
   checkShape(shape, "full()");
-  const t = fullOp(shape, value, opts.dtype ?? "float32", backendInstance(opts.backend));
+  const dtype = checkDtype(opts.dtype ?? "float32");
+  const t = fullOp(shape, value, dtype, backendInstance(opts.backend));
   return finish(t, opts);
 }
 
@@ -220,7 +233,7 @@ export function rand(shape: readonly number[], opts: TensorOptions = {}): Tensor
 
 /**
  * `arange(end)` or `arange(start, end, step?)`: evenly spaced values in
- * [start, end). int32 when every argument is an integer, else float32.
+ * [start, end); float32 unless `opts.dtype` says int32 (for indices).
  *
  * @param start Start (or the end, when it is the only argument).
  * @param end End, exclusive.
@@ -245,8 +258,7 @@ export function arange(
     throw new RangeError(`arange(): step must be finite and non-zero, got ${step}`);
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const ints = [start, end, step].every(Number.isInteger);
-  const dtype = opts.dtype ?? (ints ? "int32" : "float32");
+  const dtype = checkDtype(opts.dtype ?? "float32");
   const data = dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return finish(fromData(data, [n], backendInstance(opts.backend)), opts);

@@ -10,6 +10,7 @@
 import type { Tensor } from "./tensor.ts";
 import { zeros } from "./factories.ts";
 import { where } from "./ops.ts";
+import { sumToShape } from "./autograd.ts";
 
 /** What a rule sees of the op it differentiates. */
 export interface GradContext {
@@ -76,7 +77,21 @@ export const GRAD_RULES: Record<string, GradRule> = {
   gelu: (g, c) => [g.mul(c.inputs[0]._unary("geluGrad"))],
   matmul: (g, c) => {
     const [a, b] = c.inputs;
-    return [c.needs[0] ? g.matmul(t2(b)) : null, c.needs[1] ? t2(a).matmul(g) : null];
+    // Undo torch.matmul's lift of 1-D operands to a row / column.
+    const a2 = a.ndim === 1 ? a.unsqueeze(0) : a, b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+    const g2 = a.ndim === 1 && b.ndim === 1
+      ? g.reshape([1, 1])
+      : a.ndim === 1
+      ? g.unsqueeze(-2)
+      : b.ndim === 1
+      ? g.unsqueeze(-1)
+      : g;
+    const back = (x: Tensor, like: Tensor, orig: Tensor) =>
+      sumToShape(x, like.shape).reshape(orig.shape);
+    return [
+      c.needs[0] ? back(g2.matmul(t2(b2)), a2, a) : null,
+      c.needs[1] ? back(t2(a2).matmul(g2), b2, b) : null,
+    ];
   },
   sum: (g, c) => {
     const { axes, keepdim } = c.saved as { axes: number[]; keepdim: boolean };

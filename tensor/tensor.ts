@@ -222,6 +222,7 @@ export class Tensor {
    * @throws {RangeError} when the tensor has more than one element.
    */
   async item(): Promise<number> {
+    this.#live();
     if (this.size !== 1) {
       throw new RangeError(
         `item() needs exactly one element, got shape ${fmtShape(this.#shape)}`,
