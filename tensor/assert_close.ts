@@ -14,9 +14,10 @@ export interface CloseOptions {
   rtol?: number;
 }
 
-type Values = Tensor | NestedArray | ArrayLike<number>;
+/** What `assertClose` compares: tensors, numbers, nested or typed arrays. */
+export type CloseValues = Tensor | NestedArray | ArrayLike<number>;
 
-async function flat(x: Values): Promise<{ values: number[]; shape: number[] | null }> {
+async function flat(x: CloseValues): Promise<{ values: number[]; shape: number[] | null }> {
   if (x instanceof Tensor) return { values: Array.from(await x.data()), shape: [...x.shape] };
   if (typeof x === "number") return { values: [x], shape: null };
   if (Array.isArray(x)) return { values: (x as unknown[]).flat(Infinity) as number[], shape: null };
@@ -38,8 +39,8 @@ async function flat(x: Values): Promise<{ values: number[]; shape: number[] | nu
  * ```
  */
 export async function assertClose(
-  actual: Values,
-  expected: Values,
+  actual: CloseValues,
+  expected: CloseValues,
   opts: CloseOptions = {},
 ): Promise<void> {
   const atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-5;

@@ -46,19 +46,19 @@ export class Storage {
 }
 
 /** Something that can be disposed by a scope. */
-export interface Disposable_ {
+export interface Freeable {
   /** Frees it. */
   dispose(): void;
   /** True once freed. */
   readonly isDisposed: boolean;
 }
 
-const scopes: Set<Disposable_>[] = [];
-const kept = new WeakSet<Disposable_>();
+const scopes: Set<Freeable>[] = [];
+const kept = new WeakSet<Freeable>();
 const liveTensors = new Map<string, number>();
 
 /** Records a new tensor in the innermost scope and the live count. */
-export function track(t: Disposable_, backendName: string): void {
+export function track(t: Freeable, backendName: string): void {
   liveTensors.set(backendName, (liveTensors.get(backendName) ?? 0) + 1);
   if (scopes.length > 0) scopes[scopes.length - 1].add(t);
 }
@@ -81,7 +81,7 @@ export function untrack(backendName: string): void {
  * scope(() => { state = keep(zeros([2])); });
  * ```
  */
-export function keep<T extends Disposable_>(t: T): T {
+export function keep<T extends Freeable>(t: T): T {
   kept.add(t);
   for (const s of scopes) s.delete(t);
   return t;
@@ -117,7 +117,7 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
  * ```
  */
 export function scope<T>(fn: () => T): T {
-  const mine = new Set<Disposable_>();
+  const mine = new Set<Freeable>();
   scopes.push(mine);
   let result: T;
   try {

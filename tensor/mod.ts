@@ -13,4 +13,6 @@ export { noGrad } from "./autograd.ts";
 export { keep, memory, scope } from "./memory.ts";
 export { adamUpdate, linear } from "./fused.ts";
 export { assertClose } from "./assert_close.ts";
-export type { CloseOptions } from "./assert_close.ts";
+export type { CloseOptions, CloseValues } from "./assert_close.ts";
+export type { GradNode } from "./autograd.ts";
+export type { Freeable, Storage } from "./memory.ts";

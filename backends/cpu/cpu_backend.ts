@@ -65,7 +65,11 @@ export class CpuBackend implements Backend {
   #bytes = 0;
   #scratch = new Float32Array(0);
 
-  /** @param name Registry name; "cpu" by default. */
+  /**
+   * Makes a CPU backend.
+   *
+   * @param name Registry name; "cpu" by default.
+   */
   constructor(name = "cpu") {
     this.name = name;
     this.fused = {
