@@ -2,7 +2,8 @@
  * Backend parametrisation for the test suites: one suite, every backend.
  *
  * `backendTest(name, fn)` registers one `Deno.test` per candidate backend,
- * named `"<name> [cpu]"`, `"<name> [webgpu]"`, …, with that backend made the
+ * named `"<name> [cpu]"`, `"<name> [cpu-primitives]"` (the CPU without its
+ * fused fast paths), `"<name> [webgpu]"`, …, with that backend made the
  * default for the duration of the test. A backend that is not registered or
  * cannot start here (no WebGPU adapter) is reported as ignored, not failed,
  * and a one-line notice says why.
@@ -11,7 +12,19 @@
  *
  * @module
  */
-import { getBackend, setBackend } from "../mod.ts";
+import { getBackend, registerBackend, setBackend } from "../mod.ts";
+import { CpuBackend, type FusedOps } from "../backends/mod.ts";
+
+/**
+ * The CPU backend with its optional fused paths removed, so the composed
+ * versions (softmax, linear, …) run through the same suites and are held to
+ * the same numbers as the fused ones.
+ */
+class PrimitiveCpuBackend extends CpuBackend {
+  override readonly fused: FusedOps = {};
+}
+
+registerBackend("cpu-primitives", () => new PrimitiveCpuBackend("cpu-primitives"));
 
 /** How to decide whether a candidate backend can run on this machine. */
 type Probe = () => Promise<string | null>;
@@ -49,6 +62,7 @@ async function probeWebGpu(): Promise<string | null> {
  */
 export const candidateBackends: ReadonlyArray<readonly [string, Probe]> = [
   ["cpu", () => Promise.resolve(null)],
+  ["cpu-primitives", () => startable("cpu-primitives")],
   ["webgpu", probeWebGpu],
 ];
 
@@ -96,6 +110,11 @@ export function availableBackends(): Promise<string[]> {
 
 const available = await availableBackends();
 
+/** True for the CPU backends (synchronous readback, exact byte counts). */
+export function isCpu(backend: string): boolean {
+  return backend === "cpu" || backend === "cpu-primitives";
+}
+
 /** Options passed through to `Deno.test`. */
 export interface BackendTestOptions {
   /** Skip on these backends (with the reason in the test name's notice). */
@@ -121,8 +140,8 @@ export function backendTest(
       name: `${name} [${backend}]`,
       ignore: !runs,
       // GPU devices hold resources across tests by design.
-      sanitizeResources: backend === "cpu",
-      sanitizeOps: backend === "cpu",
+      sanitizeResources: isCpu(backend),
+      sanitizeOps: isCpu(backend),
       fn: async (t) => {
         const prev = getBackend();
         await setBackend(backend);

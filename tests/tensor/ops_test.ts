@@ -233,7 +233,7 @@ backendTest("`narrow()` takes a slice along a dim", async () => {
   assert.deepEqual(await x.narrow(-2, 2, 1).toArray(), [[8, 9, 10, 11]]);
 });
 
-backendTest("int32 `div()` and `pow()` promote to float32 like torch", async () => {
+backendTest("int32 `div()` promotes to float32 like torch", async () => {
   const i = tensor([1, 2, 3], { dtype: "int32" });
   const d = i.div(2);
   assert.equal(d.dtype, "float32");
@@ -288,6 +288,23 @@ backendTest("scalars squeeze, unsqueeze and reduce", async () => {
   assert.equal(await s.sum().item(), 5);
   assert.deepEqual(s.reshape([1, 1]).shape, [1, 1]);
   assert.equal(await s.reshape([1, 1]).squeeze().item(), 5);
+});
+
+backendTest("NaN propagates through unary ops and reductions like torch", async () => {
+  const x = tensor([NaN, 1]);
+  for (const op of ["neg", "exp", "abs", "relu", "gelu", "tanh", "sigmoid"] as const) {
+    const d = await x[op]().data();
+    assert.ok(Number.isNaN(d[0]), `${op}(NaN) gave ${d[0]}`);
+  }
+  assert.ok(Number.isNaN(await x.max().item()));
+  assert.ok(Number.isNaN(await x.sum().item()));
+});
+
+backendTest("a scalar accepts dim 0 and -1 like torch", async () => {
+  const s = tensor(3);
+  assert.equal(await s.sum(0).item(), 3);
+  assert.equal(await s.mean(-1).item(), 3);
+  assert.equal(await s.softmax(0).item(), 1);
 });
 
 // ---- the torch fixture ----
