@@ -1,0 +1,82 @@
+/**
+ * `disabled` (switch adapters off for a block) and `parameterCount`.
+ *
+ * @module
+ */
+
+import { Module } from "../nn/mod.ts";
+import { _loraLayers, _shiftLayers } from "./merge.ts";
+
+/** Trainable and total parameter counts. */
+export interface ParameterCount {
+  /** Elements of parameters with `requiresGrad`. */
+  trainable: number;
+  /** Elements of all parameters. */
+  total: number;
+}
+
+function _checkModel(who: string, model: unknown): asserts model is Module {
+  if (!(model instanceof Module)) {
+    throw new TypeError(`${who}: model must be an nn.Module, got ${model}`);
+  }
+}
+
+/**
+ * Counts parameter elements (each shared tensor once).
+ *
+ * @param model Any module.
+ * @returns `{ trainable, total }`.
+ * @throws {TypeError} When `model` is not a Module.
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const seq = new nn.Sequential(new nn.Linear(1000, 1000, { bias: false }));
+ * lora.wrap(seq, ["0"], 2, 4);
+ * console.log(lora.parameterCount(seq)); // { trainable: 4000, total: 1004000 }
+ * ```
+ */
+export function parameterCount(model: Module): ParameterCount {
+  _checkModel("lora.parameterCount", model);
+  let trainable = 0, total = 0;
+  for (const p of model.parameters()) {
+    total += p.size;
+    if (p.requiresGrad) trainable += p.size;
+  }
+  return { trainable, total };
+}
+
+/**
+ * Switches every adapter off until the returned handle is disposed, so the
+ * model computes what its base computes (`using _ = lora.disabled(model)`).
+ * Merged adapters are unmerged for the block and merged back at its end.
+ *
+ * @param model A wrapped model.
+ * @returns A Disposable that restores the adapters (once; later calls do nothing).
+ * @throws {TypeError} When `model` is not a Module.
+ * @example
+ * ```ts
+ * import { lora, nn, randn } from "../mod.ts";
+ * const seq = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
+ * {
+ *   using _off = lora.disabled(seq);
+ *   seq.forward(randn([1, 4])); // the base model's output
+ * }
+ * ```
+ */
+export function disabled(model: Module): Disposable {
+  _checkModel("lora.disabled", model);
+  const layers = _loraLayers(model);
+  const merged = layers.filter(([, l]) => l.merged);
+  if (merged.length > 0) _shiftLayers("lora.disabled", merged, -1);
+  const before = layers.map(([, l]) => l.enabled);
+  for (const [, l] of layers) l._setEnabled(false);
+  let open = true;
+  return {
+    [Symbol.dispose](): void {
+      if (!open) return;
+      open = false;
+      layers.forEach(([, l], i) => l._setEnabled(before[i]));
+      if (merged.length > 0) _shiftLayers("lora.disabled", merged, 1);
+    },
+  };
+}
