@@ -1,0 +1,304 @@
+/**
+ * The command scheduler: pipelines, per-batch parameter arena, command
+ * encoder batching, reads, writes and error/device-loss tracking.
+ *
+ * Compute calls record a compute pass into one `GPUCommandEncoder`; the
+ * encoder is submitted when a value is read, on `sync`, or when a batch
+ * holds {@link MAX_BATCH_DISPATCHES} dispatches, so compute calls never
+ * wait on the GPU. Validation and out-of-memory errors are caught by error
+ * scopes around each batch (and the `uncapturederror` event) and thrown by
+ * the next call; a lost device is thrown by every later call, and a read in
+ * flight rejects instead of hanging.
+ *
+ * @module
+ */
+
+import { BufferPool } from "./buffer_pool.ts";
+import { bucketBytes, MAX_BATCH_DISPATCHES, META_ARENA_BYTES } from "./limits.ts";
+
+/** How a kernel binds a buffer. */
+export type Access = "read" | "read_write";
+
+/** A compiled kernel and its bind-group layout. */
+export interface Kernel {
+  /** The pipeline. */
+  readonly pipeline: GPUComputePipeline;
+  /** Layout of group 0. */
+  readonly layout: GPUBindGroupLayout;
+  /** Access of each binding after the parameter binding 0. */
+  readonly access: readonly Access[];
+}
+
+/** One buffer bound to a kernel, in binding order after the parameters. */
+export interface Binding {
+  /** The storage. */
+  readonly gpu: GPUBuffer;
+  /** Bytes bound from offset 0 (multiple of 4, at least 4). */
+  readonly bytes: number;
+}
+
+const MAP_READ = 0x01;
+const COPY_DST = 0x08;
+const STORAGE = 0x80;
+const COMPUTE_STAGE = 0x4;
+const STAGING_CAP_BYTES = 64 * 1024 * 1024;
+
+/** Schedules and submits the work of one device. */
+export class GpuContext {
+  /** Storage pool of this device. */
+  readonly pool: BufferPool;
+  #encoder: GPUCommandEncoder | null = null;
+  #dispatches = 0;
+  #pendingUse = new Set<GPUBuffer>();
+  #pendingDestroy: GPUBuffer[] = [];
+  #meta = new Uint32Array(META_ARENA_BYTES / 4);
+  #metaWords = 0;
+  #metaBuffer: GPUBuffer;
+  #alignWords: number;
+  #kernels = new Map<string, Kernel>();
+  #checks = new Set<Promise<void>>();
+  #error: Error | null = null;
+  #lost: Error | null = null;
+  #lostRejection: Promise<never>;
+  #staging = new Map<number, GPUBuffer[]>();
+  #stagingBytes = 0;
+
+  /** @param device the device to schedule on */
+  constructor(readonly device: GPUDevice) {
+    this.pool = new BufferPool(device, (b) => this.destroyLater(b));
+    this.#alignWords = Math.max(64, device.limits.minStorageBufferOffsetAlignment) / 4;
+    this.#metaBuffer = device.createBuffer({ size: META_ARENA_BYTES, usage: STORAGE | COPY_DST });
+    this.#lostRejection = device.lost.then((info) => {
+      throw this.#lost ??= lostError(info);
+    });
+    this.#lostRejection.catch(() => {});
+    device.addEventListener("uncapturederror", (event) => {
+      this.#record((event as GPUUncapturedErrorEvent).error);
+    });
+  }
+
+  /** True once the device was lost (or destroyed). */
+  get deviceLost(): boolean {
+    return this.#lost !== null;
+  }
+
+  /** Throws the device loss (every time) or a recorded error (once). */
+  check(): void {
+    if (this.#lost) throw this.#lost;
+    const err = this.#error;
+    if (err) {
+      this.#error = null;
+      throw err;
+    }
+  }
+
+  /** The cached kernel `key`, compiling `build()` on first use. */
+  kernel(key: string, build: () => { code: string; access: Access[] }): Kernel {
+    const hit = this.#kernels.get(key);
+    if (hit) return hit;
+    this.#ensureBatch(); // compile errors land in this batch's error scope
+    const { code, access } = build();
+    const all: Access[] = ["read", ...access];
+    const layout = this.device.createBindGroupLayout({
+      label: key,
+      entries: all.map((a, i) => ({
+        binding: i,
+        visibility: COMPUTE_STAGE,
+        buffer: { type: a === "read" ? "read-only-storage" : "storage" },
+      })),
+    });
+    const pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module: this.device.createShaderModule({ label: key, code }), entryPoint: "main" },
+    });
+    const kernel = { pipeline, layout, access };
+    this.#kernels.set(key, kernel);
+    return kernel;
+  }
+
+  /**
+   * Records one dispatch of `kernel` with parameter words `meta`, buffers
+   * `binds` and a workgroup grid. A read binding that aliases a written one
+   * is first snapshotted into a temporary, so kernels see the old values.
+   */
+  dispatch(
+    kernel: Kernel,
+    meta: Uint32Array,
+    binds: readonly Binding[],
+    groups: readonly [number, number, number],
+  ): void {
+    this.check();
+    if (binds.length !== kernel.access.length) {
+      throw new Error(
+        `webgpu: kernel expects ${kernel.access.length} buffers, got ${binds.length}`,
+      );
+    }
+    const slotWords = Math.ceil(Math.max(1, meta.length) / this.#alignWords) * this.#alignWords;
+    if (slotWords > this.#meta.length) throw new Error("webgpu: kernel parameters too large");
+    if (this.#metaWords + slotWords > this.#meta.length) this.flush();
+    const encoder = this.#ensureBatch();
+    const slot = this.#metaWords;
+    this.#meta.set(meta, slot);
+    this.#metaWords += slotWords;
+
+    const written = binds.filter((_, i) => kernel.access[i] === "read_write").map((b) => b.gpu);
+    if (new Set(written).size !== written.length) {
+      throw new Error("webgpu: one buffer is bound twice for writing in a single kernel");
+    }
+    const temps: GPUBuffer[] = [];
+    const entries: GPUBindGroupEntry[] = [{
+      binding: 0,
+      resource: { buffer: this.#metaBuffer, offset: slot * 4, size: slotWords * 4 },
+    }];
+    binds.forEach((b, i) => {
+      let gpu = b.gpu;
+      if (kernel.access[i] === "read" && written.includes(gpu)) {
+        const tmp = this.pool.acquire(b.bytes);
+        encoder.copyBufferToBuffer(gpu, 0, tmp, 0, b.bytes);
+        temps.push(tmp);
+        gpu = tmp;
+      }
+      this.#pendingUse.add(gpu);
+      entries.push({ binding: i + 1, resource: { buffer: gpu, offset: 0, size: b.bytes } });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(kernel.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
+    pass.end();
+    for (const t of temps) this.pool.release(t); // reuse comes later in program order
+    if (++this.#dispatches >= MAX_BATCH_DISPATCHES) this.flush();
+  }
+
+  /** Records a buffer-to-buffer copy in program order. */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+    this.check();
+    const encoder = this.#ensureBatch();
+    this.#pendingUse.add(src);
+    this.#pendingUse.add(dst);
+    encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
+  }
+
+  /** Writes host data at offset 0, after any pending command using `gpu`. */
+  write(gpu: GPUBuffer, data: Float32Array | Int32Array): void {
+    this.check();
+    if (data.length === 0) return;
+    if (this.#pendingUse.has(gpu)) this.flush(); // keep program order
+    this.device.queue.writeBuffer(
+      gpu,
+      0,
+      data.buffer as ArrayBuffer,
+      data.byteOffset,
+      data.byteLength,
+    );
+  }
+
+  /** Submits the pending batch (no waiting). */
+  flush(): void {
+    const encoder = this.#encoder;
+    if (!encoder) return;
+    this.#encoder = null;
+    const queue = this.device.queue;
+    if (this.#metaWords > 0) queue.writeBuffer(this.#metaBuffer, 0, this.#meta, 0, this.#metaWords);
+    queue.submit([encoder.finish()]);
+    const check = Promise.all([this.device.popErrorScope(), this.device.popErrorScope()])
+      .then((errors) => errors.forEach((e) => this.#record(e)), () => {});
+    this.#checks.add(check);
+    check.then(() => this.#checks.delete(check));
+    this.#dispatches = 0;
+    this.#metaWords = 0;
+    this.#pendingUse.clear();
+    for (const b of this.#pendingDestroy) b.destroy();
+    this.#pendingDestroy = [];
+  }
+
+  /** Copies `bytes` bytes of `gpu` to the host once queued work is done. */
+  async read(gpu: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.check();
+    const size = bucketBytes(bytes, Number.MAX_SAFE_INTEGER);
+    let staging = this.#staging.get(size)?.pop();
+    if (staging) this.#stagingBytes -= size;
+    else staging = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+    this.#ensureBatch().copyBufferToBuffer(gpu, 0, staging, 0, bytes);
+    this.#pendingUse.add(gpu);
+    this.flush();
+    try {
+      await Promise.race([staging.mapAsync(MAP_READ, 0, bytes), this.#lostRejection]);
+    } catch (err) {
+      await this.#settle();
+      this.check();
+      throw err;
+    }
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    this.#releaseStaging(staging);
+    await this.#settle();
+    this.check();
+    return out;
+  }
+
+  /** Resolves once all submitted work is done; throws recorded errors. */
+  async sync(): Promise<void> {
+    this.check();
+    this.flush();
+    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.#lostRejection]);
+    await this.#settle();
+    this.check();
+  }
+
+  /** Destroys `gpu` now, or after the pending batch is submitted. */
+  destroyLater(gpu: GPUBuffer): void {
+    if (this.#encoder) this.#pendingDestroy.push(gpu);
+    else gpu.destroy();
+  }
+
+  /** Submits pending work, drops pools and destroys the device. */
+  dispose(): void {
+    if (!this.#lost) this.flush();
+    this.pool.trim();
+    for (const list of this.#staging.values()) for (const b of list) b.destroy();
+    this.#staging.clear();
+    this.#metaBuffer.destroy();
+    this.device.destroy();
+  }
+
+  #ensureBatch(): GPUCommandEncoder {
+    if (this.#lost) throw this.#lost;
+    if (!this.#encoder) {
+      this.device.pushErrorScope("validation");
+      this.device.pushErrorScope("out-of-memory");
+      this.#encoder = this.device.createCommandEncoder();
+    }
+    return this.#encoder;
+  }
+
+  #releaseStaging(staging: GPUBuffer): void {
+    if (this.#stagingBytes + staging.size > STAGING_CAP_BYTES) {
+      staging.destroy();
+      return;
+    }
+    let list = this.#staging.get(staging.size);
+    if (!list) this.#staging.set(staging.size, list = []);
+    list.push(staging);
+    this.#stagingBytes += staging.size;
+  }
+
+  async #settle(): Promise<void> {
+    await Promise.all([...this.#checks]);
+  }
+
+  #record(error: GPUError | null): void {
+    if (!error || this.#error) return;
+    const kind = error.constructor?.name ?? "GPUError";
+    this.#error = new Error(`webgpu: ${kind}: ${error.message.trim()}`);
+  }
+}
+
+function lostError(info: GPUDeviceLostInfo): Error {
+  return new Error(
+    `webgpu: the GPU device was lost (${info.reason ?? "unknown"}): ${info.message}; ` +
+      `create a new backend to continue`,
+  );
+}

@@ -1,0 +1,174 @@
+/**
+ * Host side of the elementwise kernels: validation, dimension coalescing,
+ * parameter packing and dispatch of unary, binary, where, cast, copy and
+ * the fused Adam update.
+ *
+ * @module
+ */
+
+import type { AdamArgs, BinaryOp, BufferHandle, DType, UnaryOp, View } from "../backend.ts";
+import type { GpuBuffer } from "./buffer_pool.ts";
+import type { GpuContext, Kernel } from "./gpu_context.ts";
+import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
+import {
+  checkBounds,
+  checkCapacity,
+  checkView,
+  coalesce,
+  gpuBuffer,
+  Meta,
+  numel,
+  sameShape,
+} from "./meta.ts";
+import {
+  ADAM_SCALARS,
+  adamSource,
+  binarySource,
+  castSource,
+  copySource,
+  unarySource,
+  whereSource,
+} from "./wgsl_elementwise.ts";
+
+/** Binding of a whole handle. */
+function bind(h: GpuBuffer) {
+  return { gpu: h.gpu, bytes: h.bytes };
+}
+
+/** Grid of a 1-D kernel over `n` invocations. */
+export function grid1d(n: number): [number, number, number] {
+  const [x, y] = grid2d(Math.ceil(n / WORKGROUP_SIZE));
+  return [x, y, 1];
+}
+
+/**
+ * Dispatches an elementwise kernel over `shape` reading `views` (in the
+ * order the kernel names them) and writing contiguous `out`, or strided
+ * `outView` when given (copy).
+ */
+function runStrided(
+  ctx: GpuContext,
+  kernelFor: (rank: number) => Kernel,
+  shape: readonly number[],
+  views: readonly View[],
+  out: GpuBuffer,
+  outView?: View,
+): void {
+  const n = numel(shape);
+  if (n === 0) return;
+  const all = outView ? [...views, outView] : views;
+  const handles = all.map((v, i) => {
+    const h = checkView(v, `operand ${i}`);
+    sameShape(v.shape, shape, "elementwise operands");
+    checkBounds(v, h, `operand ${i}`);
+    return h;
+  });
+  if (!outView) checkCapacity(out, n, "output");
+  const c = coalesce(shape, all.map((v) => v.strides));
+  const meta = new Meta().u32(n).strided(
+    c.shape,
+    all.map((v, i) => ({ offset: v.offset, strides: c.strides[i] })),
+  );
+  const binds = handles.map(bind);
+  if (!outView) binds.push(bind(out));
+  ctx.dispatch(kernelFor(c.shape.length), meta.finish(), binds, grid1d(n));
+}
+
+/** `out = op(x)`. */
+export function unary(ctx: GpuContext, op: UnaryOp, x: View, out: BufferHandle): void {
+  runStrided(
+    ctx,
+    (r) => ctx.kernel(`unary:${op}:${x.dtype}:${r}`, () => unarySource(op, x.dtype, r)),
+    x.shape,
+    [x],
+    gpuBuffer(out),
+  );
+}
+
+/** `out = op(a, b)`. */
+export function binary(ctx: GpuContext, op: BinaryOp, a: View, b: View, out: BufferHandle): void {
+  if (a.dtype !== b.dtype) throw new Error(`webgpu: binary ${op} of ${a.dtype} and ${b.dtype}`);
+  runStrided(
+    ctx,
+    (r) => ctx.kernel(`binary:${op}:${a.dtype}:${r}`, () => binarySource(op, a.dtype, r)),
+    a.shape,
+    [a, b],
+    gpuBuffer(out),
+  );
+}
+
+/** `out = cond != 0 ? a : b`. */
+export function where(ctx: GpuContext, cond: View, a: View, b: View, out: BufferHandle): void {
+  if (a.dtype !== b.dtype) throw new Error(`webgpu: where of ${a.dtype} and ${b.dtype}`);
+  runStrided(
+    ctx,
+    (r) =>
+      ctx.kernel(
+        `where:${cond.dtype}:${a.dtype}:${r}`,
+        () => whereSource(cond.dtype, a.dtype, r),
+      ),
+    cond.shape,
+    [cond, a, b],
+    gpuBuffer(out),
+  );
+}
+
+/** `out = dtype(x)`. */
+export function cast(ctx: GpuContext, x: View, dtype: DType, out: BufferHandle): void {
+  runStrided(
+    ctx,
+    (r) => ctx.kernel(`cast:${x.dtype}:${dtype}:${r}`, () => castSource(x.dtype, dtype, r)),
+    x.shape,
+    [x],
+    gpuBuffer(out),
+  );
+}
+
+/** Strided copy `out[...] = x[...]`. */
+export function copy(ctx: GpuContext, x: View, out: View): void {
+  runStrided(
+    ctx,
+    (r) => ctx.kernel(`copy:${x.dtype}:${out.dtype}:${r}`, () => copySource(x.dtype, out.dtype, r)),
+    x.shape,
+    [x],
+    gpuBuffer(out.buffer),
+    out,
+  );
+}
+
+/** In-place Adam/AdamW on contiguous param, m, v and a strided grad. */
+export function adam(
+  ctx: GpuContext,
+  param: BufferHandle,
+  grad: View,
+  m: BufferHandle,
+  v: BufferHandle,
+  size: number,
+  args: AdamArgs,
+): void {
+  if (size === 0) return;
+  const [p, mb, vb] = [param, m, v].map(gpuBuffer);
+  const g = checkView(grad, "adam grad", "float32");
+  if (numel(grad.shape) !== size) {
+    throw new Error(`webgpu: adam grad has ${numel(grad.shape)} elements, expected ${size}`);
+  }
+  checkBounds(grad, g, "adam grad");
+  for (const [h, what] of [[p, "param"], [mb, "m"], [vb, "v"]] as const) {
+    checkCapacity(h, size, `adam ${what}`);
+  }
+  const c = coalesce(grad.shape, [grad.strides]);
+  const meta = new Meta().u32(size).f32(
+    args.beta1,
+    args.beta2,
+    args.eps,
+    args.weightDecay,
+    1 - args.lr * args.decoupledDecay,
+    args.lr / args.bias1,
+    Math.sqrt(args.bias2),
+  );
+  if (meta.length !== ADAM_SCALARS) throw new Error("webgpu: adam parameter layout");
+  meta.strided(c.shape, [{ offset: grad.offset, strides: c.strides[0] }]);
+  const r = c.shape.length;
+  const kernel = ctx.kernel(`adam:${r}`, () => adamSource(r));
+  ctx.dispatch(kernel, meta.finish(), [bind(p), bind(g), bind(mb), bind(vb)], grid1d(size));
+}

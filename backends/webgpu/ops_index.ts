@@ -1,0 +1,107 @@
+/**
+ * Host side of gather and the deterministic two-pass scatterAdd.
+ *
+ * @module
+ */
+
+import type { BufferHandle, View } from "../backend.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import { bindingBytes } from "./limits.ts";
+import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
+import { grid1d } from "./ops_elementwise.ts";
+import {
+  GATHER_SCALARS,
+  gatherSource,
+  SCATTER_SCALARS,
+  scatterLinkSource,
+  scatterSource,
+} from "./wgsl_index.ts";
+
+function indexOf(index: View, what: string) {
+  const h = checkView(index, what);
+  const c = coalesce(index.shape, [index.strides]);
+  if (c.shape.length > 1) throw new Error(`webgpu: ${what} must be one-dimensional`);
+  const n = numel(index.shape);
+  if (n > 0) checkBounds(index, h, what);
+  return { h, n, stride: c.strides[0][0] ?? 0 };
+}
+
+/** `out[i, …] = x[index[i], …]`; out-of-range rows give zeros. */
+export function gather(ctx: GpuContext, x: View, index: View, out: BufferHandle): void {
+  const xh = checkView(x, "gather x");
+  const ob = gpuBuffer(out);
+  if (x.shape.length < 1) throw new Error("webgpu: gather x needs at least one dim");
+  const ix = indexOf(index, "gather index");
+  const inner = coalesce(x.shape.slice(1), [x.strides.slice(1)]);
+  const row = numel(inner.shape);
+  const total = ix.n * row;
+  if (total === 0) return;
+  if (x.shape[0] > 0) checkBounds(x, xh, "gather x");
+  checkCapacity(ob, total, "gather output");
+  const rank = inner.shape.length;
+  const kernel = ctx.kernel(
+    `gather:${x.dtype}:${index.dtype}:${rank}`,
+    () => gatherSource(x.dtype, index.dtype, rank),
+  );
+  const meta = new Meta().u32(total, row, ix.n, x.shape[0])
+    .i32(x.offset, x.strides[0], index.offset, ix.stride);
+  if (meta.length !== GATHER_SCALARS) throw new Error("webgpu: gather parameter layout");
+  meta.strided(inner.shape, [{ offset: 0, strides: inner.strides[0] }]);
+  ctx.dispatch(kernel, meta.finish(), [
+    { gpu: xh.gpu, bytes: xh.bytes },
+    { gpu: ix.h.gpu, bytes: ix.h.bytes },
+    { gpu: ob.gpu, bytes: ob.bytes },
+  ], grid1d(total));
+}
+
+/** `out[index[i], …] += src[i, …]` in index order; out-of-range rows skipped. */
+export function scatterAdd(ctx: GpuContext, out: View, index: View, src: View): void {
+  const oh = checkView(out, "scatterAdd out");
+  const sh = checkView(src, "scatterAdd src", out.dtype);
+  if (out.shape.length < 1 || src.shape.length !== out.shape.length) {
+    throw new Error("webgpu: scatterAdd needs out [R, …] and src [n, …] of one rank");
+  }
+  const ix = indexOf(index, "scatterAdd index");
+  if (src.shape[0] !== ix.n) {
+    throw new Error(`webgpu: scatterAdd src has ${src.shape[0]} rows for ${ix.n} indices`);
+  }
+  const innerShape = out.shape.slice(1);
+  if (src.shape.slice(1).some((s, i) => s !== innerShape[i])) {
+    throw new Error(`webgpu: scatterAdd rows [${src.shape.slice(1)}] vs [${innerShape}]`);
+  }
+  const inner = coalesce(innerShape, [out.strides.slice(1), src.strides.slice(1)]);
+  const row = numel(inner.shape);
+  const total = ix.n * row;
+  if (total === 0 || out.shape[0] === 0) return;
+  checkBounds(out, oh, "scatterAdd out");
+  checkBounds(src, sh, "scatterAdd src");
+
+  const link = ctx.pool.acquire(bindingBytes(2 * ix.n));
+  const linkBytes = bindingBytes(2 * ix.n);
+  const linkKernel = ctx.kernel(`scatterLink:${index.dtype}`, () => scatterLinkSource(index.dtype));
+  ctx.dispatch(
+    linkKernel,
+    new Meta().u32(ix.n).i32(index.offset, ix.stride).finish(),
+    [{ gpu: ix.h.gpu, bytes: ix.h.bytes }, { gpu: link, bytes: linkBytes }],
+    grid1d(ix.n),
+  );
+  const rank = inner.shape.length;
+  const kernel = ctx.kernel(
+    `scatter:${out.dtype}:${index.dtype}:${rank}`,
+    () => scatterSource(out.dtype, index.dtype, rank),
+  );
+  const meta = new Meta().u32(total, row, ix.n, out.shape[0])
+    .i32(out.offset, out.strides[0], src.offset, src.strides[0], index.offset, ix.stride);
+  if (meta.length !== SCATTER_SCALARS) throw new Error("webgpu: scatter parameter layout");
+  meta.strided(inner.shape, [
+    { offset: 0, strides: inner.strides[0] },
+    { offset: 0, strides: inner.strides[1] },
+  ]);
+  ctx.dispatch(kernel, meta.finish(), [
+    { gpu: oh.gpu, bytes: oh.bytes },
+    { gpu: ix.h.gpu, bytes: ix.h.bytes },
+    { gpu: sh.gpu, bytes: sh.bytes },
+    { gpu: link, bytes: linkBytes },
+  ], grid1d(total));
+  ctx.pool.release(link); // reused only by later commands, in program order
+}

@@ -1,0 +1,163 @@
+/**
+ * Host side of batched matmul and the fused linear layer.
+ *
+ * @module
+ */
+
+import type { BufferHandle, View } from "../backend.ts";
+import type { GpuBuffer } from "./buffer_pool.ts";
+import type { Binding, GpuContext } from "./gpu_context.ts";
+import { grid2d, MAX_WORKGROUPS_PER_DIM, WORKGROUP_SIZE } from "./limits.ts";
+import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
+import {
+  MATMUL_SCALARS,
+  matmulSource,
+  type MatmulVariant,
+  SKINNY_MAX,
+  TILE,
+} from "./wgsl_matmul.ts";
+
+/** Picks the matmul kernel for an M×K by K×N product. */
+export function matmulVariant(m: number, n: number, k: number): MatmulVariant {
+  return n <= SKINNY_MAX || k <= SKINNY_MAX || m <= SKINNY_MAX ? "skinny" : "tiled";
+}
+
+interface Operand {
+  readonly handle: GpuBuffer;
+  readonly offset: number;
+  /** Row and column strides of the matrix. */
+  readonly rs: number;
+  readonly cs: number;
+}
+
+/** Left-pads a view to `rank` dims with size-1, stride-0 dims. */
+function padded(v: View, rank: number): { shape: number[]; strides: number[] } {
+  const extra = rank - v.shape.length;
+  return {
+    shape: [...Array(extra).fill(1), ...v.shape],
+    strides: [...Array(extra).fill(0), ...v.strides],
+  };
+}
+
+function run(
+  ctx: GpuContext,
+  dtype: View["dtype"],
+  dims: { m: number; n: number; k: number },
+  batch: { shape: number[]; a: number[]; b: number[] },
+  a: Operand,
+  b: Operand,
+  bias: { handle: GpuBuffer; offset: number; stride: number } | null,
+  out: GpuBuffer,
+): void {
+  const { m, n, k } = dims;
+  const batches = numel(batch.shape);
+  if (m * n * batches === 0) return;
+  checkCapacity(out, batches * m * n, "matmul output");
+  const variant = matmulVariant(m, n, k);
+  const nb = batch.shape.length;
+  const kernel = ctx.kernel(
+    `matmul:${variant}:${dtype}:${nb}:${bias !== null}`,
+    () => matmulSource(dtype, nb, variant, bias !== null),
+  );
+  const binds: Binding[] = [a.handle, b.handle, ...(bias ? [bias.handle] : []), out]
+    .map((h) => ({ gpu: h.gpu, bytes: h.bytes }));
+  const [gx, gy] = variant === "tiled"
+    ? [Math.ceil(n / TILE), Math.ceil(m / TILE)]
+    : grid2d(Math.ceil((m * n) / WORKGROUP_SIZE));
+  if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
+    throw new Error(`webgpu: matmul of ${m}×${k} by ${k}×${n} exceeds the dispatch grid`);
+  }
+  for (let first = 0; first < batches; first += MAX_WORKGROUPS_PER_DIM) {
+    const count = Math.min(MAX_WORKGROUPS_PER_DIM, batches - first);
+    const meta = new Meta().u32(m, n, k, first).i32(a.offset, b.offset, a.rs, a.cs, b.rs, b.cs)
+      .i32(bias?.offset ?? 0, bias?.stride ?? 0);
+    if (meta.length !== MATMUL_SCALARS) throw new Error("webgpu: matmul parameter layout");
+    meta.u32(...batch.shape).i32(...batch.a, ...batch.b);
+    ctx.dispatch(kernel, meta.finish(), binds, [gx, gy, count]);
+  }
+}
+
+/** Batched `out = a · b` with broadcast batch dims and any strides. */
+export function matmul(ctx: GpuContext, a: View, b: View, out: BufferHandle): void {
+  const ah = checkView(a, "matmul a");
+  const bh = checkView(b, "matmul b", a.dtype);
+  if (a.shape.length < 2 || b.shape.length < 2) {
+    throw new Error("webgpu: matmul operands need at least 2 dims");
+  }
+  const rank = Math.max(a.shape.length, b.shape.length);
+  const pa = padded(a, rank), pb = padded(b, rank);
+  const [m, k] = pa.shape.slice(-2), [k2, n] = pb.shape.slice(-2);
+  if (k !== k2) throw new Error(`webgpu: matmul inner dims differ (${k} vs ${k2})`);
+  const bshape: number[] = [];
+  for (let d = 0; d < rank - 2; d++) {
+    const [sa, sb] = [pa.shape[d], pb.shape[d]];
+    if (sa !== sb && sa !== 1 && sb !== 1) {
+      throw new Error(`webgpu: matmul batch dims [${a.shape}] and [${b.shape}] differ`);
+    }
+    bshape.push(Math.max(sa, sb));
+  }
+  if (numel(bshape) * m * n === 0) return;
+  const sa = pa.strides.slice(0, rank - 2).map((s, d) => (pa.shape[d] === 1 ? 0 : s));
+  const sb = pb.strides.slice(0, rank - 2).map((s, d) => (pb.shape[d] === 1 ? 0 : s));
+  if (k > 0) {
+    checkBounds(a, ah, "matmul a");
+    checkBounds(b, bh, "matmul b");
+  }
+  const c = coalesce(bshape, [sa, sb]);
+  run(
+    ctx,
+    a.dtype,
+    { m, n, k },
+    { shape: c.shape, a: c.strides[0], b: c.strides[1] },
+    { handle: ah, offset: a.offset, rs: pa.strides[rank - 2], cs: pa.strides[rank - 1] },
+    { handle: bh, offset: b.offset, rs: pb.strides[rank - 2], cs: pb.strides[rank - 1] },
+    null,
+    gpuBuffer(out),
+  );
+}
+
+/** `out = x · wᵀ + bias` for x [..., K] (rows evenly spaced), w [N, K]. */
+export function linear(
+  ctx: GpuContext,
+  x: View,
+  w: View,
+  bias: View | null,
+  out: BufferHandle,
+): void {
+  const xh = checkView(x, "linear x");
+  const wh = checkView(w, "linear w", x.dtype);
+  if (x.shape.length < 1 || w.shape.length !== 2) {
+    throw new Error("webgpu: linear needs x [..., K] and w [N, K]");
+  }
+  const last = x.shape.length - 1;
+  const k = x.shape[last];
+  const [n, k2] = w.shape;
+  if (k !== k2) throw new Error(`webgpu: linear K differs (${k} vs ${k2})`);
+  const lead = coalesce(x.shape.slice(0, last), [x.strides.slice(0, last)]);
+  if (lead.shape.length > 1) throw new Error("webgpu: linear rows must be evenly spaced");
+  const m = numel(lead.shape);
+  if (m * n === 0) return;
+  if (k > 0) {
+    checkBounds(x, xh, "linear x");
+    checkBounds(w, wh, "linear w");
+  }
+  let b = null;
+  if (bias) {
+    const bh = checkView(bias, "linear bias", x.dtype);
+    if (bias.shape.length !== 1 || bias.shape[0] !== n) {
+      throw new Error(`webgpu: linear bias must be [${n}], got [${bias.shape}]`);
+    }
+    checkBounds(bias, bh, "linear bias");
+    b = { handle: bh, offset: bias.offset, stride: bias.strides[0] };
+  }
+  run(
+    ctx,
+    x.dtype,
+    { m, n, k },
+    { shape: [], a: [], b: [] },
+    { handle: xh, offset: x.offset, rs: lead.strides[0][0] ?? 0, cs: x.strides[last] },
+    { handle: wh, offset: w.offset, rs: w.strides[1], cs: w.strides[0] },
+    b,
+    gpuBuffer(out),
+  );
+}

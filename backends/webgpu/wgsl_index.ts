@@ -1,0 +1,115 @@
+/**
+ * WGSL templates of gather and scatterAdd.
+ *
+ * Gather words: `[0] out elements, [1] row size, [2] index count, [3] rows
+ * of x, [4] x offset, [5] x row stride, [6] index offset, [7] index stride`,
+ * then the strided layout of one row (shape, x: 0 + strides). A row index
+ * outside `[0, rows)` yields zeros.
+ *
+ * scatterAdd runs deterministically without float atomics in two passes.
+ * `link` (one invocation per index entry j) finds whether j is the first
+ * entry naming its row (`head`) and the next entry naming the same row
+ * (`next`). `scatter` (one invocation per element of src) lets only heads
+ * walk their chain, summing `out + src[j₀] + src[j₁] + …` in index order —
+ * the same order as a sequential host loop — so no two invocations ever
+ * write one output element. Link words: `[0] n, [1] index offset, [2] index
+ * stride`. Scatter words: `[0] n·row, [1] row size, [2] n, [3] rows of out,
+ * [4] out offset, [5] out row stride, [6] src offset, [7] src row stride,
+ * [8] index offset, [9] index stride`, then the strided layout of one row
+ * (shape, out: 0 + strides, src: 0 + strides).
+ *
+ * @module
+ */
+
+import type { DType } from "../backend.ts";
+import { header, main1d, MATH, stridedOffsets, wgslType } from "./wgsl_common.ts";
+import type { KernelSource } from "./wgsl_elementwise.ts";
+
+/** Words before the row layout of gather. */
+export const GATHER_SCALARS = 8;
+/** Words before the row layout of scatter. */
+export const SCATTER_SCALARS = 10;
+
+function indexFn(indexType: DType, offWord: number, strideWord: number): string {
+  const read = `ids[bitcast<i32>(prm[${offWord}u]) + i32(q) * bitcast<i32>(prm[${strideWord}u])]`;
+  return `
+fn ix(q: u32) -> i32 { return ${indexType === "int32" ? read : `f2i(${read})`}; }
+`;
+}
+
+/** Gather rows of x by index; `rank` is the rank of one row. */
+export function gatherSource(dtype: DType, indexType: DType, rank: number): KernelSource {
+  const t = wgslType(dtype);
+  const body = `
+  let r = idx / prm[1];
+  let inner = idx % prm[1];
+  let row = ix(r);
+  if (row < 0 || u32(row) >= prm[3]) { out[idx] = ${t}(0); return; }
+${stridedOffsets(rank, GATHER_SCALARS, ["x"], "inner")}
+  out[idx] = xs[bitcast<i32>(prm[4]) + row * bitcast<i32>(prm[5]) + o_x];`;
+  return {
+    code: header([
+      { name: "xs", type: t, access: "read" },
+      { name: "ids", type: wgslType(indexType), access: "read" },
+      { name: "out", type: t, access: "read_write" },
+    ]) + MATH + indexFn(indexType, 6, 7) + main1d(0, body),
+    access: ["read", "read", "read_write"],
+  };
+}
+
+/** First pass of scatterAdd: chains of equal indices. */
+export function scatterLinkSource(indexType: DType): KernelSource {
+  const body = `
+  let n = prm[0];
+  let r = ix(idx);
+  var head = 1;
+  for (var q = 0u; q < idx; q++) {
+    if (ix(q) == r) { head = 0; break; }
+  }
+  var next = -1;
+  for (var q = idx + 1u; q < n; q++) {
+    if (ix(q) == r) { next = i32(q); break; }
+  }
+  link[idx] = next;
+  link[n + idx] = head;`;
+  return {
+    code: header([
+      { name: "ids", type: wgslType(indexType), access: "read" },
+      { name: "link", type: "i32", access: "read_write" },
+    ]) + MATH + indexFn(indexType, 1, 2) + main1d(0, body),
+    access: ["read", "read_write"],
+  };
+}
+
+/** Second pass of scatterAdd; `rank` is the rank of one row. */
+export function scatterSource(dtype: DType, indexType: DType, rank: number): KernelSource {
+  const t = wgslType(dtype);
+  const body = `
+  let j = idx / prm[1];
+  let inner = idx % prm[1];
+  let n = prm[2];
+  if (link[n + j] == 0) { return; }
+  let r = ix(j);
+  if (r < 0 || u32(r) >= prm[3]) { return; }
+${stridedOffsets(rank, SCATTER_SCALARS, ["o", "s"], "inner")}
+  let op = bitcast<i32>(prm[4]) + r * bitcast<i32>(prm[5]) + o_o;
+  let s0 = bitcast<i32>(prm[6]) + o_s;
+  let ss = bitcast<i32>(prm[7]);
+  var acc = out[op];
+  var q = i32(j);
+  loop {
+    acc += src[s0 + q * ss];
+    q = link[q];
+    if (q < 0) { break; }
+  }
+  out[op] = acc;`;
+  return {
+    code: header([
+      { name: "out", type: t, access: "read_write" },
+      { name: "ids", type: wgslType(indexType), access: "read" },
+      { name: "src", type: t, access: "read" },
+      { name: "link", type: "i32", access: "read" },
+    ]) + MATH + indexFn(indexType, 8, 9) + main1d(0, body),
+    access: ["read_write", "read", "read", "read"],
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * WGSL templates of batched matmul (and the fused linear, which is matmul
+ * plus a bias row).
+ *
+ * Parameter words: `[0] M, [1] N, [2] K, [3] first batch of this dispatch,
+ * [4] a offset, [5] b offset, [6] a row stride, [7] a col stride, [8] b row
+ * stride, [9] b col stride, [10] bias offset, [11] bias stride`, then batch
+ * `shape[nb]`, a batch `strides[nb]`, b batch `strides[nb]`. The output is
+ * contiguous `[batch, M, N]`.
+ *
+ * `tiled`: 64×64 output tiles, 16-deep K slices staged in workgroup memory,
+ * 16×16 invocations computing 4×4 outputs each. `skinny`: one invocation per
+ * output looping over K, for N or K ≤ 16 (the rank side of LoRA) or M ≤ 16,
+ * where 64-wide tiles would mostly hold padding.
+ *
+ * @module
+ */
+
+import type { DType } from "../backend.ts";
+import { WORKGROUP_SIZE } from "./limits.ts";
+import { header, wgslType } from "./wgsl_common.ts";
+import type { KernelSource } from "./wgsl_elementwise.ts";
+
+/** Which matmul kernel to use. */
+export type MatmulVariant = "tiled" | "skinny";
+
+/** Output tile edge of the tiled kernel. */
+export const TILE = 64;
+/** Shapes with N, K or M at most this take the skinny kernel. */
+export const SKINNY_MAX = 16;
+/** Words before the batch layout. */
+export const MATMUL_SCALARS = 12;
+
+function batchBases(nb: number): string {
+  const s = MATMUL_SCALARS;
+  return `
+  var a_base = bitcast<i32>(prm[4]);
+  var b_base = bitcast<i32>(prm[5]);
+  var rem = z;
+  for (var d = ${nb - 1}; d >= 0; d--) {
+    let sz = prm[${s}u + u32(d)];
+    let c = i32(rem % sz);
+    rem = rem / sz;
+    a_base += c * bitcast<i32>(prm[${s + nb}u + u32(d)]);
+    b_base += c * bitcast<i32>(prm[${s + 2 * nb}u + u32(d)]);
+  }
+  let sam = bitcast<i32>(prm[6]);
+  let sak = bitcast<i32>(prm[7]);
+  let sbk = bitcast<i32>(prm[8]);
+  let sbn = bitcast<i32>(prm[9]);`;
+}
+
+/** Source of a matmul kernel for `nb` batch dims, with or without bias. */
+export function matmulSource(
+  dtype: DType,
+  nb: number,
+  variant: MatmulVariant,
+  bias: boolean,
+): KernelSource {
+  const t = wgslType(dtype);
+  const bufs = [
+    { name: "A", type: t, access: "read" as const },
+    { name: "B", type: t, access: "read" as const },
+    ...(bias ? [{ name: "bias", type: t, access: "read" as const }] : []),
+    { name: "out", type: t, access: "read_write" as const },
+  ];
+  const access = bufs.map((b) => b.access);
+  const biasAt = (n: string) =>
+    bias ? ` + bias[bitcast<i32>(prm[10]) + i32(${n}) * bitcast<i32>(prm[11])]` : "";
+  if (variant === "skinny") {
+    const code = header(bufs) + `
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let M = prm[0];
+  let N = prm[1];
+  let K = prm[2];
+  let i = (wid.y * nwg.x + wid.x) * ${WORKGROUP_SIZE}u + lid;
+  if (i >= M * N) { return; }
+  let z = wid.z + prm[3];
+  let m = i / N;
+  let n = i % N;${batchBases(nb)}
+  var ap = a_base + i32(m) * sam;
+  var bp = b_base + i32(n) * sbn;
+  var acc = ${t}(0);
+  for (var k = 0u; k < K; k++) {
+    acc += A[ap] * B[bp];
+    ap += sak;
+    bp += sbk;
+  }
+  out[z * M * N + i] = acc${biasAt("n")};
+}
+`;
+    return { code, access };
+  }
+  const code = header(bufs) + `
+var<workgroup> As: array<${t}, ${16 * TILE}>;
+var<workgroup> Bs: array<${t}, ${16 * TILE}>;
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let M = prm[0];
+  let N = prm[1];
+  let K = prm[2];
+  let z = wid.z + prm[3];${batchBases(nb)}
+  let row0 = wid.y * ${TILE}u;
+  let col0 = wid.x * ${TILE}u;
+  let tx = lid3.x;
+  let ty = lid3.y;
+  var acc: array<vec4<${t}>, 4>;
+  for (var k0 = 0u; k0 < K; k0 += 16u) {
+    for (var l = 0u; l < 4u; l++) {
+      let e = lid + l * 256u;
+      let am = e / 16u;
+      let ak = e % 16u;
+      var av = ${t}(0);
+      if (row0 + am < M && k0 + ak < K) {
+        av = A[a_base + i32(row0 + am) * sam + i32(k0 + ak) * sak];
+      }
+      As[ak * ${TILE}u + am] = av;
+      let bk = e / ${TILE}u;
+      let bn = e % ${TILE}u;
+      var bv = ${t}(0);
+      if (col0 + bn < N && k0 + bk < K) {
+        bv = B[b_base + i32(k0 + bk) * sbk + i32(col0 + bn) * sbn];
+      }
+      Bs[bk * ${TILE}u + bn] = bv;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let bo = kk * ${TILE}u + tx * 4u;
+      let b4 = vec4<${t}>(Bs[bo], Bs[bo + 1u], Bs[bo + 2u], Bs[bo + 3u]);
+      let ao = kk * ${TILE}u + ty * 4u;
+      acc[0] += As[ao] * b4;
+      acc[1] += As[ao + 1u] * b4;
+      acc[2] += As[ao + 2u] * b4;
+      acc[3] += As[ao + 3u] * b4;
+    }
+    workgroupBarrier();
+  }
+  let ob = z * M * N;
+  for (var i = 0u; i < 4u; i++) {
+    let m = row0 + ty * 4u + i;
+    if (m >= M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let n = col0 + tx * 4u + j;
+      if (n < N) { out[ob + m * N + n] = acc[i][j]${biasAt("n")}; }
+    }
+  }
+}
+`;
+  return { code, access };
+}
