@@ -7,6 +7,7 @@
  */
 
 import { noGrad, Tensor } from "../tensor/mod.ts";
+import { _validateStateDict } from "./_state_dict.ts";
 
 /** What a field of a module may hold that discovery looks into. */
 type _Slot = { name: string; value: unknown };
@@ -46,7 +47,7 @@ function _ownChildren(m: Module): [string, Module][] {
 /**
  * Base class of layers and models. Subclasses declare children (modules,
  * arrays of modules) and parameters (tensors) as ordinary fields and
- * implement `forward`. Fields whose names start with `_` are private and not
+ * implement `forward` (abstract here, so no `override` is needed). Fields whose names start with `_` are private and not
  * discovered.
  *
  * @example
@@ -62,7 +63,7 @@ function _ownChildren(m: Module): [string, Module][] {
  * console.log([...net.namedParameters().keys()]); // ["lin.weight", "lin.bias"]
  * ```
  */
-export class Module {
+export abstract class Module {
   #training = true;
 
   /** True in training mode (the default); `eval()` clears it. */
@@ -71,20 +72,19 @@ export class Module {
   }
 
   /**
-   * Computes the module's output. The base class has no computation.
+   * Computes the module's output; every layer implements it (`override` is
+   * optional, as for any abstract member).
    *
    * @param x The input.
+   * @param rest Further inputs a subclass may take.
    * @returns The output.
-   * @throws {Error} Always, unless a subclass overrides it.
    * @example
    * ```ts
    * import { nn, tensor } from "../mod.ts";
    * console.log(new nn.ReLU().forward(tensor([-1, 2])).dataSync()); // [0, 2]
    * ```
    */
-  forward(_x: Tensor, ..._rest: unknown[]): Tensor {
-    throw new Error(`${this.constructor.name}.forward() is not implemented`);
-  }
+  abstract forward(x: Tensor, ...rest: unknown[]): Tensor;
 
   /**
    * Every module of the tree, the root included under `""`, in pre-order;
@@ -233,20 +233,7 @@ export class Module {
    */
   loadStateDict(dict: Record<string, Tensor>): void {
     const own = this.stateDict();
-    const unknown = Object.keys(dict).filter((k) => !(k in own));
-    if (unknown.length > 0) {
-      throw new Error(
-        `loadStateDict: unknown key(s) ${unknown.map((k) => `"${k}"`).join(", ")}` +
-          ` (the module has ${Object.keys(own).map((k) => `"${k}"`).join(", ")})`,
-      );
-    }
-    const missing = Object.keys(own).filter((k) => !(k in dict));
-    if (missing.length > 0) {
-      throw new Error(
-        `loadStateDict: missing key(s) ${missing.map((k) => `"${k}"`).join(", ")}`,
-      );
-    }
-    for (const [k, p] of Object.entries(own)) _checkValue(k, p, dict[k]);
+    _validateStateDict(own, dict);
     noGrad(() => {
       for (const [k, p] of Object.entries(own)) {
         const src = dict[k];
@@ -345,26 +332,4 @@ function _step(holder: unknown, part: string): unknown {
   }
   if (Array.isArray(holder) && /^\d+$/.test(part)) return holder[Number(part)];
   return undefined;
-}
-
-function _checkValue(key: string, p: Tensor, v: unknown): void {
-  if (!(v instanceof Tensor)) {
-    throw new TypeError(`loadStateDict: "${key}" is not a Tensor (got ${typeof v})`);
-  }
-  const fmt = (s: readonly number[]) => `[${s.join(",")}]`;
-  if (v.shape.length !== p.shape.length || v.shape.some((s, i) => s !== p.shape[i])) {
-    throw new RangeError(
-      `loadStateDict: "${key}" has shape ${fmt(v.shape)} but the parameter has ${fmt(p.shape)}`,
-    );
-  }
-  if (v.dtype !== p.dtype) {
-    throw new TypeError(
-      `loadStateDict: "${key}" has dtype ${v.dtype} but the parameter has ${p.dtype}`,
-    );
-  }
-  if (v.backend !== p.backend) {
-    throw new TypeError(
-      `loadStateDict: "${key}" is on backend "${v.backend}" but the parameter is on "${p.backend}" (move it with await t.to("${p.backend}"))`,
-    );
-  }
 }

@@ -73,6 +73,9 @@ backendTest("a shared parameter is listed once", () => {
   class Tied extends nn.Module {
     a = new nn.Linear(3, 3);
     b = this.a;
+    forward(x: Tensor): Tensor {
+      return this.b.forward(this.a.forward(x));
+    }
   }
   const t = new Tied();
   assert.deepEqual([...t.namedParameters().keys()], ["a.weight", "a.bias"]);
@@ -148,11 +151,6 @@ backendTest(
     assert.deepEqual(await snapshot(b), before);
   },
 );
-
-backendTest("the base `forward()` throws naming the class", () => {
-  class Empty extends nn.Module {}
-  assert.throws(() => new Empty().forward(zeros([1])), /Empty\.forward/);
-});
 
 backendTest("`zeroGrad()` sets gradients to null", () => {
   const lin = new nn.Linear(2, 2);
