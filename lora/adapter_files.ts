@@ -10,9 +10,25 @@ import type { Module } from "../nn/mod.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/files.ts";
 import { _adapterContents, _applyAdapter } from "./peft_format.ts";
 
-/** The weights file's name inside an adapter directory. */
+/**
+ * The weights file's name inside an adapter directory.
+ *
+ * @example
+ * ```ts
+ * import { lora } from "../mod.ts";
+ * console.log(lora.ADAPTER_WEIGHTS); // "adapter_model.safetensors"
+ * ```
+ */
 export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
-/** The config file's name inside an adapter directory. */
+/**
+ * The config file's name inside an adapter directory.
+ *
+ * @example
+ * ```ts
+ * import { lora } from "../mod.ts";
+ * console.log(lora.ADAPTER_CONFIG); // "adapter_config.json"
+ * ```
+ */
 export const ADAPTER_CONFIG = "adapter_config.json";
 
 function _join(dir: string | URL, file: string): string | URL {

@@ -7,7 +7,16 @@
 import { Module } from "../nn/mod.ts";
 import { _loraLayers, _shiftLayers } from "./merge.ts";
 
-/** Trainable and total parameter counts. */
+/**
+ * Trainable and total parameter counts.
+ *
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const n: lora.ParameterCount = lora.parameterCount(new nn.Linear(2, 2));
+ * console.log(n); // { trainable: 6, total: 6 }
+ * ```
+ */
 export interface ParameterCount {
   /** Elements of parameters with `requiresGrad`. */
   trainable: number;

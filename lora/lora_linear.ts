@@ -18,10 +18,28 @@ import {
 } from "../nn/mod.ts";
 import { _linearAnyDims } from "../nn/linear.ts";
 
-/** How `loraA` starts. */
+/**
+ * How `loraA` starts.
+ *
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const init: lora.LoraInit = "gaussian";
+ * lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2, { init });
+ * ```
+ */
 export type LoraInit = "kaiming" | "gaussian";
 
-/** Options of a {@link LoraLinear}. */
+/**
+ * Options of a {@link LoraLinear}.
+ *
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const opts: lora.LoraLinearOptions = { rank: 4, alpha: 8, dropout: 0.05 };
+ * new lora.LoraLinear(new nn.Linear(16, 16), opts);
+ * ```
+ */
 export interface LoraLinearOptions {
   /** The rank r of the update (a positive integer). */
   rank: number;

@@ -14,10 +14,31 @@ import { _linearLayers, _matchesEntry } from "./targets.ts";
 import { _wrapInfo } from "./_state.ts";
 import { _wrapNames } from "./wrap.ts";
 
-/** Prefix PEFT puts before every module name in the weights file. */
+/**
+ * Prefix PEFT puts before every module name in the weights file.
+ *
+ * @example
+ * ```ts
+ * import { lora } from "../mod.ts";
+ * console.log(`${lora.PEFT_PREFIX}q_proj.lora_A.weight`);
+ * // "base_model.model.q_proj.lora_A.weight"
+ * ```
+ */
 export const PEFT_PREFIX = "base_model.model.";
 
-/** The fields of `adapter_config.json` this library reads and writes. */
+/**
+ * The fields of `adapter_config.json` this library reads and writes.
+ *
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const seq = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
+ * await lora.save(seq, "./adapter_out");
+ * const text = await Deno.readTextFile("./adapter_out/adapter_config.json");
+ * const config: lora.AdapterConfig = JSON.parse(text);
+ * console.log(config.r, config.lora_alpha); // 2 2
+ * ```
+ */
 export interface AdapterConfig {
   /** Always `"LORA"`. */
   peft_type: "LORA";

@@ -7,7 +7,16 @@
 import { Linear, type Module } from "../nn/mod.ts";
 import { LoraLinear } from "./lora_linear.ts";
 
-/** What `lora.wrap` adapts: names (suffix match), a RegExp (full match) or every Linear. */
+/**
+ * What `lora.wrap` adapts: names (suffix match), a RegExp (full match) or every Linear.
+ *
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const targets: lora.LoraTargets = /\d+/;
+ * lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), targets, 2, 2);
+ * ```
+ */
 export type LoraTargets = readonly string[] | RegExp | "all-linear";
 
 /**

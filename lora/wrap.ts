@@ -11,7 +11,16 @@ import { _linearLayers, _selectTargets, type LoraTargets } from "./targets.ts";
 import { _wrapInfo } from "./_state.ts";
 import { _loraLayers, _shiftLayers } from "./merge.ts";
 
-/** Options of {@link wrap}. */
+/**
+ * Options of {@link wrap}.
+ *
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const opts: lora.WrapOptions = { dropout: 0.1, init: "gaussian", rsLora: true, seed: 0 };
+ * lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2, opts);
+ * ```
+ */
 export interface WrapOptions {
   /** Dropout probability on each adapter's input (default 0). */
   dropout?: number;

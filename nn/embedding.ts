@@ -9,7 +9,16 @@ import { Module } from "./module.ts";
 import { normalParameter } from "./init.ts";
 import { _checkIndexRange, _checkSize } from "./_checks.ts";
 
-/** Options of {@link Embedding}. */
+/**
+ * Options of {@link Embedding}.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * const opts: nn.EmbeddingOptions = { backend: "cpu" };
+ * new nn.Embedding(10, 4, opts);
+ * ```
+ */
 export interface EmbeddingOptions {
   /** Backend for the table; the default backend when omitted. */
   backend?: string;

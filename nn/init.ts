@@ -8,7 +8,16 @@
 
 import { keep, rand, randn, scope, type Tensor } from "../tensor/mod.ts";
 
-/** Where to create a parameter. */
+/**
+ * Where to create a parameter.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * const opts: nn.ParameterOptions = { backend: "cpu" };
+ * nn.uniformParameter([2, 2], -1, 1, opts);
+ * ```
+ */
 export interface ParameterOptions {
   /** Backend name; the default backend when omitted. */
   backend?: string;

@@ -9,7 +9,16 @@ import { Module } from "./module.ts";
 import { parameter } from "./init.ts";
 import { _checkFloat, _checkSize, _fmt } from "./_checks.ts";
 
-/** Options of {@link LayerNorm}. */
+/**
+ * Options of {@link LayerNorm}.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * const opts: nn.LayerNormOptions = { eps: 1e-6 };
+ * new nn.LayerNorm(8, opts);
+ * ```
+ */
 export interface LayerNormOptions {
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;

@@ -9,7 +9,16 @@ import { Module } from "./module.ts";
 import { uniformParameter } from "./init.ts";
 import { _checkFloat, _checkLastDim, _checkSize } from "./_checks.ts";
 
-/** Options of {@link Linear}. */
+/**
+ * Options of {@link Linear}.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../mod.ts";
+ * const opts: nn.LinearOptions = { bias: false };
+ * new nn.Linear(4, 2, opts);
+ * ```
+ */
 export interface LinearOptions {
   /** Learn an additive bias (default `true`). */
   bias?: boolean;

@@ -7,10 +7,28 @@
 import { type Tensor, tensor } from "../tensor/mod.ts";
 import { _checkFloat, _checkIndexRange, _fmt } from "./_checks.ts";
 
-/** How a loss reduces its per-element values. */
+/**
+ * How a loss reduces its per-element values.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../mod.ts";
+ * const reduction: nn.Reduction = "sum";
+ * nn.mseLoss(tensor([1, 2]), tensor([0, 0]), { reduction }); // 5
+ * ```
+ */
 export type Reduction = "mean" | "sum" | "none";
 
-/** Options of the losses. */
+/**
+ * Options of the losses.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../mod.ts";
+ * const opts: nn.LossOptions = { reduction: "none" };
+ * console.log(nn.mseLoss(tensor([1, 2]), tensor([0, 0]), opts).shape); // [2]
+ * ```
+ */
 export interface LossOptions {
   /** `"mean"` (default), `"sum"` or `"none"` (no reduction). */
   reduction?: Reduction;

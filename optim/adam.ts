@@ -7,7 +7,16 @@
 import { adamUpdate, keep, noGrad, type Tensor, zeros } from "../tensor/mod.ts";
 import { _checkHyper, Optimizer } from "./optimizer.ts";
 
-/** Options of {@link Adam} and {@link AdamW}. */
+/**
+ * Options of {@link Adam} and {@link AdamW}.
+ *
+ * @example
+ * ```ts
+ * import { nn, optim } from "../mod.ts";
+ * const opts: optim.AdamOptions = { lr: 1e-3, betas: [0.9, 0.98], weightDecay: 0.01 };
+ * new optim.AdamW(new nn.Linear(2, 2).parameters(), opts);
+ * ```
+ */
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
   lr?: number;

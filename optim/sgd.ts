@@ -7,7 +7,16 @@
 import { keep, noGrad, scope, type Tensor } from "../tensor/mod.ts";
 import { _checkHyper, Optimizer } from "./optimizer.ts";
 
-/** Options of {@link SGD}. */
+/**
+ * Options of {@link SGD}.
+ *
+ * @example
+ * ```ts
+ * import { nn, optim } from "../mod.ts";
+ * const opts: optim.SGDOptions = { lr: 0.1, momentum: 0.9 };
+ * new optim.SGD(new nn.Linear(2, 2).parameters(), opts);
+ * ```
+ */
 export interface SGDOptions {
   /** Learning rate. */
   lr: number;
