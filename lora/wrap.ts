@@ -83,7 +83,7 @@ export function wrap<M extends Module>(
   const names = _selectTargets(model, targets);
   if (opts.seed !== undefined) manualSeed(opts.seed);
   _wrapNames(model, names, () => rank, () => alpha, opts);
-  _wrapInfo.get(model)!.targets.push(targets);
+  _wrapInfo.get(model)!.targets.push(Array.isArray(targets) ? [...targets] : targets);
   return model;
 }
 

@@ -221,3 +221,26 @@ backendTest("a PEFT-layout adapter loads into the unwrapped base model", async (
   await assertClose(net.forward(tensor(EXPECTED.x)), EXPECTED.y_lora, { atol: 1e-5, rtol: 1e-5 });
   assert.equal((net.layers[1].v_proj as lora.LoraLinear).dropoutP, 0.05);
 });
+
+backendTest(
+  "mixed ranks and alphas save as rank_pattern / alpha_pattern and load back",
+  async () => {
+    const net = lora.wrap(new TinyNet(), ["q_proj"], 2, 4, { seed: 1 });
+    lora.wrap(net, ["v_proj"], 4, 12, { seed: 2 });
+    perturbB(net, 9);
+    const x = randn([2, 6]);
+    await withDir(async (dir) => {
+      await lora.save(net, dir);
+      const config = JSON.parse(await Deno.readTextFile(`${dir}/adapter_config.json`));
+      assert.equal(config.r, 2);
+      assert.equal(config.lora_alpha, 4);
+      assert.deepEqual(config.rank_pattern, { "layers.0.v_proj": 4, "layers.1.v_proj": 4 });
+      assert.deepEqual(config.alpha_pattern, { "layers.0.v_proj": 12, "layers.1.v_proj": 12 });
+      assert.deepEqual(config.target_modules, ["q_proj", "v_proj"]);
+      const plain = twin(net);
+      await lora.load(plain, dir);
+      assert.equal((plain.layers[1].v_proj as lora.LoraLinear).scaling, 3);
+      assert.deepEqual(await plain.forward(x).data(), await net.forward(x).data());
+    });
+  },
+);

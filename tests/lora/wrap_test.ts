@@ -176,3 +176,15 @@ backendTest("`parameterCount()`: Linear(1000, 1000) at rank 2 trains 4,000, 250Ã
   assert.equal(total, 1_001_000 + 4000);
   assert.equal(1_000_000 / trainable, 250);
 });
+
+backendTest("wrapping again adds adapters and keeps the earlier ones trainable", () => {
+  const net = lora.wrap(new TinyNet(), ["q_proj"], 2, 4);
+  lora.wrap(net, ["v_proj"], 4, 4);
+  const q = net.layers[0].q_proj as lora.LoraLinear, v = net.layers[0].v_proj as lora.LoraLinear;
+  assert.ok(q instanceof lora.LoraLinear && v instanceof lora.LoraLinear);
+  assert.equal(q.rank, 2);
+  assert.equal(v.rank, 4);
+  assert.ok(q.loraA.requiresGrad && q.loraB.requiresGrad && v.loraA.requiresGrad);
+  assert.ok(!(q.base instanceof lora.LoraLinear)); // never wrapped twice
+  assert.throws(() => lora.wrap(net, ["q_proj"], 2, 4), /matches no Linear/);
+});
