@@ -47,6 +47,12 @@ const STAGING_CAP_BYTES = 64 * 1024 * 1024;
 export class GpuContext {
   /** Storage pool of this device. */
   readonly pool: BufferPool;
+  /**
+   * Workgroups per grid dimension, from the device's
+   * `maxComputeWorkgroupsPerDimension`; larger grids are split (tests lower
+   * it to exercise the split cheaply).
+   */
+  maxGroupsPerDim: number;
   #encoder: GPUCommandEncoder | null = null;
   #dispatches = 0;
   #pendingUse = new Set<GPUBuffer>();
@@ -66,6 +72,7 @@ export class GpuContext {
   /** @param device the device to schedule on */
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device, (b) => this.destroyLater(b));
+    this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
     this.#alignWords = Math.max(64, device.limits.minStorageBufferOffsetAlignment) / 4;
     this.#metaBuffer = device.createBuffer({ size: META_ARENA_BYTES, usage: STORAGE | COPY_DST });
     this.#lostRejection = device.lost.then((info) => {

@@ -121,13 +121,13 @@ export function checkBufferSize(
 
 /**
  * Splits `groups` workgroups into an `[x, y]` grid with each side at most
- * {@link MAX_WORKGROUPS_PER_DIM}; kernels rebuild the linear id as
+ * `maxPerDim` (the device's `maxComputeWorkgroupsPerDimension`); kernels rebuild the linear id as
  * `wid.y * nwg.x + wid.x` and bound-check it.
  */
-export function grid2d(groups: number): [number, number] {
-  if (groups <= MAX_WORKGROUPS_PER_DIM) return [Math.max(1, groups), 1];
-  const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIM);
-  if (y > MAX_WORKGROUPS_PER_DIM) {
+export function grid2d(groups: number, maxPerDim = MAX_WORKGROUPS_PER_DIM): [number, number] {
+  if (groups <= maxPerDim) return [Math.max(1, groups), 1];
+  const y = Math.ceil(groups / maxPerDim);
+  if (y > maxPerDim) {
     throw new Error(`webgpu: ${groups} workgroups exceed a 2-D dispatch grid`);
   }
   return [Math.ceil(groups / y), y];

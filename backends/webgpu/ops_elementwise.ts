@@ -36,8 +36,8 @@ function bind(h: GpuBuffer) {
 }
 
 /** Grid of a 1-D kernel over `n` invocations. */
-export function grid1d(n: number): [number, number, number] {
-  const [x, y] = grid2d(Math.ceil(n / WORKGROUP_SIZE));
+export function grid1d(ctx: GpuContext, n: number): [number, number, number] {
+  const [x, y] = grid2d(Math.ceil(n / WORKGROUP_SIZE), ctx.maxGroupsPerDim);
   return [x, y, 1];
 }
 
@@ -71,7 +71,7 @@ function runStrided(
   );
   const binds = handles.map(bind);
   if (!outView) binds.push(bind(out));
-  ctx.dispatch(kernelFor(c.shape.length), meta.finish(), binds, grid1d(n));
+  ctx.dispatch(kernelFor(c.shape.length), meta.finish(), binds, grid1d(ctx, n));
 }
 
 /** `out = op(x)`. */
@@ -170,5 +170,5 @@ export function adam(
   meta.strided(c.shape, [{ offset: grad.offset, strides: c.strides[0] }]);
   const r = c.shape.length;
   const kernel = ctx.kernel(`adam:${r}`, () => adamSource(r));
-  ctx.dispatch(kernel, meta.finish(), [bind(p), bind(g), bind(mb), bind(vb)], grid1d(size));
+  ctx.dispatch(kernel, meta.finish(), [bind(p), bind(g), bind(mb), bind(vb)], grid1d(ctx, size));
 }

@@ -51,7 +51,7 @@ export function gather(ctx: GpuContext, x: View, index: View, out: BufferHandle)
     { gpu: xh.gpu, bytes: xh.bytes },
     { gpu: ix.h.gpu, bytes: ix.h.bytes },
     { gpu: ob.gpu, bytes: ob.bytes },
-  ], grid1d(total));
+  ], grid1d(ctx, total));
 }
 
 /** `out[index[i], …] += src[i, …]` in index order; out-of-range rows skipped. */
@@ -83,7 +83,7 @@ export function scatterAdd(ctx: GpuContext, out: View, index: View, src: View): 
     linkKernel,
     new Meta().u32(ix.n).i32(index.offset, ix.stride).finish(),
     [{ gpu: ix.h.gpu, bytes: ix.h.bytes }, { gpu: link, bytes: linkBytes }],
-    grid1d(ix.n),
+    grid1d(ctx, ix.n),
   );
   const rank = inner.shape.length;
   const kernel = ctx.kernel(
@@ -102,6 +102,6 @@ export function scatterAdd(ctx: GpuContext, out: View, index: View, src: View): 
     { gpu: ix.h.gpu, bytes: ix.h.bytes },
     { gpu: sh.gpu, bytes: sh.bytes },
     { gpu: link, bytes: linkBytes },
-  ], grid1d(total));
+  ], grid1d(ctx, total));
   ctx.pool.release(link); // reused only by later commands, in program order
 }

@@ -7,7 +7,7 @@
 import type { BufferHandle, View } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
 import type { Binding, GpuContext } from "./gpu_context.ts";
-import { grid2d, MAX_WORKGROUPS_PER_DIM, WORKGROUP_SIZE } from "./limits.ts";
+import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
 import {
   MATMUL_SCALARS,
@@ -63,12 +63,13 @@ function run(
     .map((h) => ({ gpu: h.gpu, bytes: h.bytes }));
   const [gx, gy] = variant === "tiled"
     ? [Math.ceil(n / TILE), Math.ceil(m / TILE)]
-    : grid2d(Math.ceil((m * n) / WORKGROUP_SIZE));
-  if (gx > MAX_WORKGROUPS_PER_DIM || gy > MAX_WORKGROUPS_PER_DIM) {
+    : grid2d(Math.ceil((m * n) / WORKGROUP_SIZE), ctx.maxGroupsPerDim);
+  const maxDim = ctx.maxGroupsPerDim;
+  if (gx > maxDim || gy > maxDim) {
     throw new Error(`webgpu: matmul of ${m}×${k} by ${k}×${n} exceeds the dispatch grid`);
   }
-  for (let first = 0; first < batches; first += MAX_WORKGROUPS_PER_DIM) {
-    const count = Math.min(MAX_WORKGROUPS_PER_DIM, batches - first);
+  for (let first = 0; first < batches; first += maxDim) {
+    const count = Math.min(maxDim, batches - first);
     const meta = new Meta().u32(m, n, k, first).i32(a.offset, b.offset, a.rs, a.cs, b.rs, b.cs)
       .i32(bias?.offset ?? 0, bias?.stride ?? 0);
     if (meta.length !== MATMUL_SCALARS) throw new Error("webgpu: matmul parameter layout");

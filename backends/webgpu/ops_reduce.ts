@@ -58,7 +58,7 @@ export function reduce(
     .u32(...k.shape).i32(...k.strides[0])
     .u32(...r.shape).i32(...r.strides[0]);
   const groups = variant === "group" ? outputs : Math.ceil(outputs / 256);
-  const [gx, gy] = grid2d(groups);
+  const [gx, gy] = grid2d(groups, ctx.maxGroupsPerDim);
   ctx.dispatch(kernel, meta.finish(), [
     { gpu: xb.gpu, bytes: xb.bytes },
     { gpu: ob.gpu, bytes: ob.bytes },
@@ -83,7 +83,7 @@ export function softmax(ctx: GpuContext, x: View, out: BufferHandle, log: boolea
   checkCapacity(ob, rows * cols, `${what} output`);
   const kernel = ctx.kernel(`softmax:${log}`, () => softmaxSource(log));
   const meta = new Meta().u32(rows, cols).i32(x.offset, lead.strides[0][0] ?? 0, x.strides[last]);
-  const [gx, gy] = grid2d(rows);
+  const [gx, gy] = grid2d(rows, ctx.maxGroupsPerDim);
   ctx.dispatch(kernel, meta.finish(), [
     { gpu: xb.gpu, bytes: xb.bytes },
     { gpu: ob.gpu, bytes: ob.bytes },

@@ -32,6 +32,7 @@ import type {
   UnaryOp,
   View,
 } from "../backend.ts";
+import { GpuBuffer } from "./buffer_pool.ts";
 import { GpuContext } from "./gpu_context.ts";
 import { gpuBuffer } from "./meta.ts";
 import { adam, binary, cast, copy, unary, where } from "./ops_elementwise.ts";
@@ -133,8 +134,8 @@ export class WebGpuBackend implements Backend {
 
   /** Returns the buffer to the pool (later frees are ignored). */
   free(buffer: BufferHandle): void {
-    const h = gpuBuffer(buffer);
-    this.ctx.pool.free(h);
+    if (!(buffer instanceof GpuBuffer)) gpuBuffer(buffer); // throws a clear error
+    else this.ctx.pool.free(buffer);
   }
 
   /** Submits pending work and waits for the GPU. */
