@@ -1,0 +1,356 @@
+/**
+ * `deno task bench:compare`: this project against its JavaScript peers
+ * (tfjs-backend-cpu, tfjs-backend-wasm, jax-js on Wasm) on the workloads of
+ * shared/WORKLOADS.md — W1 matmul (N = 128…1024, GFLOP/s), W2 one LoRA
+ * fine-tuning step (ms/step, with the loss cross-check) and W3
+ * sum(relu(a·b + c)) (ms) — in one invocation, and prints one table.
+ *
+ * Each implementation runs in its own Deno process (`bench/peers/*.ts`), one
+ * after the other, so none shares a heap, a Wasm memory or a worker pool with
+ * another. The peers are dev-only `npm:` imports inside `bench/peers/`.
+ *
+ * Flags:
+ * - `--only project,tfjs-cpu,tfjs-wasm,jax` — which implementations (default all)
+ * - `--workloads W1,W2,W3` — which workloads (default all)
+ * - `--sizes 128,256,512,1024` — W1's sizes
+ * - `--json` — print the results as JSON instead of the table
+ * - `--timeout 300` — seconds one implementation's process may take
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { cpus } from "node:os";
+import { type PeerResult, RESULT_MARK, W1_SIZES, W1_SLOW_BUDGET_S } from "./peers/_harness.ts";
+
+const IMPLS = ["project", "tfjs-cpu", "tfjs-wasm", "jax"] as const;
+type ImplName = typeof IMPLS[number];
+
+interface Job {
+  impl: ImplName;
+  script: string;
+  args: string[];
+  workloads: string[];
+}
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    only: { type: "string" },
+    workloads: { type: "string", default: "W1,W2,W3" },
+    sizes: { type: "string", default: W1_SIZES.join(",") },
+    json: { type: "boolean", default: false },
+    timeout: { type: "string", default: "300" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (values.help) {
+  console.log(
+    "deno run -A bench/compare.ts [--only project,tfjs-cpu,tfjs-wasm,jax] " +
+      "[--workloads W1,W2,W3] [--sizes 128,256,512,1024] [--json] [--timeout SECONDS]",
+  );
+  Deno.exit(0);
+}
+
+const only = (values.only ?? IMPLS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
+for (const o of only) {
+  if (!(IMPLS as readonly string[]).includes(o)) {
+    throw new TypeError(`--only: unknown implementation ${o} (one of ${IMPLS.join(", ")})`);
+  }
+}
+const workloads = values.workloads.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
+for (const w of workloads) {
+  if (!["W1", "W2", "W3"].includes(w)) throw new TypeError(`--workloads: unknown ${w}`);
+}
+const sizes = values.sizes.split(",").map(Number);
+if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+  throw new TypeError("--sizes: positive integers");
+}
+const timeoutS = Number(values.timeout);
+
+const peersDir = new URL("./peers/", import.meta.url);
+const jobs: Job[] = [];
+const wl = (ws: string[]) => ws.filter((w) => workloads.includes(w));
+for (const impl of only as ImplName[]) {
+  if (impl === "project") {
+    jobs.push({ impl, script: "project.ts", args: [], workloads: wl(["W1", "W2", "W3"]) });
+  }
+  if (impl === "tfjs-cpu") {
+    jobs.push({
+      impl,
+      script: "tfjs.ts",
+      args: ["--backend=cpu"],
+      workloads: wl(["W1", "W2", "W3"]),
+    });
+  }
+  if (impl === "tfjs-wasm") {
+    jobs.push({
+      impl,
+      script: "tfjs.ts",
+      args: ["--backend=wasm"],
+      workloads: wl(["W1", "W2", "W3"]),
+    });
+  }
+  if (impl === "jax") {
+    for (const w of [1, 2]) {
+      jobs.push({
+        impl,
+        script: "jax.ts",
+        args: [`--workers=${w}`],
+        workloads: wl(["W1", "W2", "W3"]),
+      });
+      jobs.push({
+        impl,
+        script: "jax.ts",
+        args: [`--workers=${w}`, "--jit"],
+        workloads: wl(["W2"]),
+      });
+    }
+  }
+}
+
+function machine() {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model ?? "unknown",
+    cores: navigator.hardwareConcurrency,
+    os: `${Deno.build.os}-${Deno.build.arch}`,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    date: new Date().toISOString(),
+    loadavg: Deno.loadavg().map((x) => x.toFixed(2)).join(" "),
+  };
+}
+
+async function runJob(job: Job): Promise<PeerResult> {
+  const args = [
+    "run",
+    "-A",
+    "--no-lock",
+    new URL(job.script, peersDir).pathname,
+    ...job.args,
+    `--workloads=${job.workloads.join(",")}`,
+    `--sizes=${sizes.join(",")}`,
+  ];
+  console.error(`▶ ${job.impl} ${job.args.join(" ")} (${job.workloads.join(",")})`);
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutS * 1000);
+  const fail = (why: string): PeerResult => ({
+    id: `${job.impl}${job.args.join("")}`,
+    label: job.impl,
+    threads: "?",
+    notes: [],
+    w1: [],
+    errors: [why],
+  });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args,
+      stdout: "piped",
+      stderr: "inherit",
+      signal: ac.signal,
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    const line = text.split("\n").find((l) => l.startsWith(RESULT_MARK));
+    if (!line) {
+      return fail(
+        ac.signal.aborted
+          ? `timed out after ${timeoutS} s`
+          : `exited with code ${out.code} and no result: ${text.trim().slice(-300)}`,
+      );
+    }
+    return JSON.parse(line.slice(RESULT_MARK.length)) as PeerResult;
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The peers' figures in WORKLOADS.md (2026-11-27, same machine kind, unloaded), for context. */
+const WORKLOADS_MD: [string, string, string, string, string, string][] = [
+  ["tfjs-backend-cpu 4.22", "1", "1.76", "1.05", "1215", "121"],
+  ["tfjs-backend-wasm 4.22", "1", "36.7", "43.4", "394", "7.5"],
+  ["jax-js 0.1.25, Wasm", "1 worker", "28.0", "34.0", "65.5 (jit 57.7)", "7.9"],
+  ["jax-js 0.1.25, Wasm", "2 workers", "33.3", "66.2", "39.6 (jit 33.4)", "5.1"],
+];
+
+const started = performance.now();
+const mach = machine();
+const results: PeerResult[] = [];
+for (const job of jobs) if (job.workloads.length) results.push(await runJob(job));
+const totalS = (performance.now() - started) / 1000;
+
+// ---- table ------------------------------------------------------------------
+
+/** One printed row: an implementation (jax's jit run folded into its eager row). */
+interface Row {
+  name: string;
+  threads: string;
+  w1: Map<number, number>;
+  w1Note: Map<number, string>;
+  w2?: number;
+  w2jit?: number;
+  w3?: number;
+  loss?: [number, number];
+  lossJit?: [number, number];
+  isPeer: boolean;
+}
+
+const rows = new Map<string, Row>();
+for (const r of results) {
+  const key = r.id.replace(/-jit$/, "");
+  let row = rows.get(key);
+  if (!row) {
+    row = {
+      name: r.label.replace(" (W2 under jit)", ""),
+      threads: r.threads,
+      w1: new Map(),
+      w1Note: new Map(),
+      isPeer: r.id !== "project",
+    };
+    rows.set(key, row);
+  }
+  for (const w of r.w1) {
+    row.w1.set(w.n, w.gflops);
+    if (w.capped) row.w1Note.set(w.n, `${w.runs} runs`);
+  }
+  if (r.w2) {
+    if (r.id.endsWith("-jit")) {
+      row.w2jit = r.w2.msPerStep;
+      row.lossJit = [r.w2.firstLoss, r.w2.loss23];
+    } else {
+      row.w2 = r.w2.msPerStep;
+      row.loss = [r.w2.firstLoss, r.w2.loss23];
+    }
+  }
+  if (r.w3) row.w3 = r.w3.ms;
+}
+
+const fmt = (x: number | undefined, digits = 1) =>
+  x === undefined || !Number.isFinite(x) ? "—" : x >= 100 ? x.toFixed(0) : x.toFixed(digits);
+
+interface Col {
+  head: string;
+  higherBetter: boolean;
+  get(r: Row): number | undefined;
+  cell(r: Row): string;
+}
+const cols: Col[] = [];
+if (workloads.includes("W1")) {
+  for (const n of sizes) {
+    cols.push({
+      head: `W1 N=${n} GFLOP/s`,
+      higherBetter: true,
+      get: (r) => r.w1.get(n),
+      cell: (r) => fmt(r.w1.get(n), 2) + (r.w1Note.has(n) ? ` (${r.w1Note.get(n)})` : ""),
+    });
+  }
+}
+if (workloads.includes("W2")) {
+  cols.push({
+    head: "W2 ms/step",
+    higherBetter: false,
+    get: (r) => Math.min(r.w2 ?? Infinity, r.w2jit ?? Infinity),
+    cell: (r) => {
+      const s = fmt(r.w2);
+      return r.w2jit !== undefined ? `${s} (jit ${fmt(r.w2jit)})` : s;
+    },
+  });
+}
+if (workloads.includes("W3")) {
+  cols.push({ head: "W3 ms", higherBetter: false, get: (r) => r.w3, cell: (r) => fmt(r.w3, 2) });
+}
+
+const all = [...rows.values()];
+const project = all.find((r) => !r.isPeer);
+const peers = all.filter((r) => r.isPeer);
+
+const table: string[][] = [["implementation", "threads", ...cols.map((c) => c.head)]];
+for (const r of all) table.push([r.name, r.threads, ...cols.map((c) => c.cell(r))]);
+if (project && peers.length) {
+  const best: string[] = ["best JS peer", ""];
+  const ratio: string[] = ["project vs best JS peer (×, >1 = project faster)", ""];
+  for (const c of cols) {
+    let b: Row | undefined;
+    for (const p of peers) {
+      const v = c.get(p);
+      if (v === undefined || !Number.isFinite(v)) continue;
+      const bv = b ? c.get(b)! : undefined;
+      if (bv === undefined || (c.higherBetter ? v > bv : v < bv)) b = p;
+    }
+    const pv = c.get(project);
+    if (!b || pv === undefined || !Number.isFinite(pv)) {
+      best.push("—");
+      ratio.push("—");
+      continue;
+    }
+    const bv = c.get(b)!;
+    best.push(`${fmt(bv, 2)} ${shortName(b)}`);
+    const x = c.higherBetter ? pv / bv : bv / pv;
+    ratio.push(
+      x >= 1
+        ? `${x.toFixed(2)} (${x.toFixed(1)}× faster)`
+        : `${x.toFixed(3)} (${(1 / x).toFixed(1)}× slower)`,
+    );
+  }
+  table.push(best, ratio);
+}
+
+function shortName(r: Row): string {
+  const key = [...rows.entries()].find(([, v]) => v === r)?.[0] ?? r.name;
+  return `(${key})`;
+}
+
+function render(t: string[][]): string {
+  const w = t[0].map((_, i) => Math.max(...t.map((row) => [...row[i]].length)));
+  const line = (row: string[]) =>
+    "| " + row.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(" | ") + " |";
+  const sep = "|" +
+    w.map((n, i) => (i < 2 ? "-".repeat(n + 2) : "-".repeat(n + 1) + ":")).join("|") +
+    "|";
+  return [line(t[0]), sep, ...t.slice(1).map(line)].join("\n");
+}
+
+const REF_FIRST = 0.350971, REF_23 = 0.289500, TOL = 1e-5;
+const crossCheck = (l?: [number, number]) =>
+  l
+    ? `${l[0].toFixed(6)} → ${l[1].toFixed(6)} ${
+      Math.abs(l[0] - REF_FIRST) <= TOL && Math.abs(l[1] - REF_23) <= TOL ? "ok" : "MISMATCH"
+    }`
+    : "—";
+
+if (values.json) {
+  console.log(JSON.stringify({ machine: mach, totalSeconds: totalS, results }, null, 2));
+} else {
+  console.log(
+    `\nMachine: ${mach.cpu}, ${mach.cores} cores, ${mach.os}; Deno ${mach.deno} (V8 ${mach.v8}); ` +
+      `${mach.date}; load average at start ${mach.loadavg}`,
+  );
+  console.log(
+    "Medians. W1: 2 warm-ups, then ≥5 runs and ≥1 s (a case slower than 0.5 s/run stops after " +
+      `≥3 runs once ${W1_SLOW_BUDGET_S} s of timed runs are spent: run count shown); ` +
+      "W2: 3 warm-up + 20 timed steps; W3: as W1. Every run reads its result back.\n",
+  );
+  console.log(render(table));
+  if (workloads.includes("W2")) {
+    console.log(
+      `\nW2 loss cross-check (step 1 → step 23; expected ${REF_FIRST} → ${REF_23} ± ${TOL}):`,
+    );
+    for (const [key, r] of rows) {
+      if (r.loss) console.log(`  ${key}: ${crossCheck(r.loss)}`);
+      if (r.lossJit) console.log(`  ${key} (jit): ${crossCheck(r.lossJit)}`);
+    }
+  }
+  console.log("\nFor context, WORKLOADS.md's figures for the peers (not re-measured in this run):");
+  console.log(render([
+    ["peer", "threads", "W1 N=256 GFLOP/s", "W1 N=1024 GFLOP/s", "W2 ms/step", "W3 ms"],
+    ...WORKLOADS_MD,
+  ]));
+  const notes = results.flatMap((r) => [
+    ...r.notes.map((n) => `  ${r.id}: ${n}`),
+    ...r.errors.map((e) => `  ${r.id}: ERROR ${e}`),
+  ]);
+  if (notes.length) console.log("\nNotes:\n" + [...new Set(notes)].join("\n"));
+  console.log(`\nTotal ${totalS.toFixed(0)} s.`);
+}
