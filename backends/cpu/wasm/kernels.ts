@@ -15,13 +15,7 @@
 import { type GemmExports, SCRATCH_BYTES, sgemmBlocked } from "./gemm.ts";
 import { WasmHeap } from "./heap.ts";
 import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, ThreadPool } from "./threads.ts";
-import {
-  buildKernelModule,
-  detectRelaxedSimd,
-  detectSimd,
-  MR,
-  NR,
-} from "./wasm_module.ts";
+import { buildKernelModule, detectRelaxedSimd, detectSimd, MR, NR } from "./wasm_module.ts";
 
 /** True when WebAssembly SIMD works here (else use the scalar fallback). */
 export const wasmSimdAvailable: boolean = typeof WebAssembly === "object" &&

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { F32, FuncBuilder, I32, ModuleBuilder, V128 } from "./assembler.ts";
+import { F32, type FuncBuilder, I32, ModuleBuilder, V128 } from "./assembler.ts";
 // Elementwise, reduction and Adam generators live in a sibling file.
 import { addElementwise } from "./wasm_elementwise.ts";
 

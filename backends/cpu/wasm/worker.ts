@@ -26,7 +26,7 @@ import {
 
 type Fn = (...args: number[]) => unknown;
 
-function serve(init: WorkerInit): void {
+async function serve(init: WorkerInit): Promise<void> {
   const { memory, scratch } = init;
   const module = new WebAssembly.Module(
     buildKernelModule(init.relaxed) as BufferSource,
@@ -39,14 +39,17 @@ function serve(init: WorkerInit): void {
   Atomics.store(ctrl, READY, 1);
   let last = Atomics.load(ctrl, SEQ);
   for (;;) {
-    // Spin ~50 µs for back-to-back tasks, then park.
+    // Spin ~50 µs for back-to-back tasks, then park. Parking is
+    // asynchronous (Atomics.waitAsync) so this worker's event loop keeps
+    // running: V8 needs it to finish tiering the wasm code up to TurboFan.
     let seq = Atomics.load(ctrl, SEQ);
     const t0 = performance.now();
     while (seq === last && performance.now() - t0 < 0.05) {
       seq = Atomics.load(ctrl, SEQ);
     }
     if (seq === last) {
-      Atomics.wait(ctrl, SEQ, last);
+      const w = Atomics.waitAsync(ctrl, SEQ, last);
+      if (w.async) await w.value;
       continue;
     }
     last = seq;
@@ -80,7 +83,7 @@ function serve(init: WorkerInit): void {
 }
 
 interface Port {
-  once(ev: string, f: (d: WorkerInit) => void): void;
+  on(ev: string, f: (d: WorkerInit) => void): void;
 }
 async function parentPort(): Promise<Port | null> {
   try {
@@ -92,14 +95,20 @@ async function parentPort(): Promise<Port | null> {
 }
 const port = await parentPort();
 if (port) {
-  port.once("message", (d) => serve(d));
+  // A persistent listener keeps this worker's event loop alive while it is
+  // parked in Atomics.waitAsync (which Deno does not count as pending work).
+  let started = false;
+  port.on("message", (d) => {
+    if (!started) serve(d);
+    started = true;
+  });
 } else {
   const scope = globalThis as unknown as {
     onmessage: ((e: MessageEvent<WorkerInit>) => void) | null;
     close(): void;
   };
-  scope.onmessage = (e) => {
-    serve(e.data);
+  scope.onmessage = async (e) => {
+    await serve(e.data);
     scope.close();
   };
 }
