@@ -20,7 +20,14 @@
  */
 import { parseArgs } from "node:util";
 import { cpus } from "node:os";
-import { type PeerResult, RESULT_MARK, W1_SIZES, W1_SLOW_BUDGET_S } from "./peers/_harness.ts";
+import {
+  type PeerResult,
+  RESULT_MARK,
+  W1_SIZES,
+  W1_SLOW_BUDGET_S,
+  W3_N,
+} from "./peers/_harness.ts";
+import { uniform } from "./_workloads.ts";
 
 const IMPLS = ["project", "tfjs-cpu", "tfjs-wasm", "jax"] as const;
 type ImplName = typeof IMPLS[number];
@@ -55,12 +62,16 @@ if (values.help) {
 const only = (values.only ?? IMPLS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
 for (const o of only) {
   if (!(IMPLS as readonly string[]).includes(o)) {
-    throw new TypeError(`--only: unknown implementation ${o} (one of ${IMPLS.join(", ")})`);
+    console.error(`--only: unknown implementation ${o} (one of ${IMPLS.join(", ")})`);
+    Deno.exit(2);
   }
 }
 const workloads = values.workloads.split(",").map((s) => s.trim().toUpperCase()).filter(Boolean);
 for (const w of workloads) {
-  if (!["W1", "W2", "W3"].includes(w)) throw new TypeError(`--workloads: unknown ${w}`);
+  if (!["W1", "W2", "W3"].includes(w)) {
+    console.error(`--workloads: unknown ${w} (W1, W2, W3)`);
+    Deno.exit(2);
+  }
 }
 const sizes = values.sizes.split(",").map(Number);
 if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
@@ -312,6 +323,17 @@ function render(t: string[][]): string {
   return [line(t[0]), sep, ...t.slice(1).map(line)].join("\n");
 }
 
+/** W3's exact answer: the float32 terms relu(fl(fl(a·b) + c)) summed in float64. */
+function w3Reference(): number {
+  const a = uniform(21, W3_N), b = uniform(22, W3_N), c = uniform(23, W3_N);
+  let s = 0;
+  for (let i = 0; i < W3_N; i++) {
+    const v = Math.fround(Math.fround(a[i] * b[i]) + c[i]);
+    if (v > 0) s += v;
+  }
+  return s;
+}
+
 const REF_FIRST = 0.350971, REF_23 = 0.289500, TOL = 1e-5;
 const crossCheck = (l?: [number, number]) =>
   l
@@ -325,7 +347,9 @@ if (values.json) {
 } else {
   console.log(
     `\nMachine: ${mach.cpu}, ${mach.cores} cores, ${mach.os}; Deno ${mach.deno} (V8 ${mach.v8}); ` +
-      `${mach.date}; load average at start ${mach.loadavg}`,
+      `${mach.date}; load average at start ${mach.loadavg}, at end ${
+        Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
+      } (other processes on the machine skew every figure)`,
   );
   console.log(
     "Medians. W1: 2 warm-ups, then ≥5 runs and ≥1 s (a case slower than 0.5 s/run stops after " +
@@ -341,6 +365,10 @@ if (values.json) {
       if (r.loss) console.log(`  ${key}: ${crossCheck(r.loss)}`);
       if (r.lossJit) console.log(`  ${key} (jit): ${crossCheck(r.lossJit)}`);
     }
+  }
+  if (workloads.includes("W3")) {
+    console.log(`\nW3 sums (float64 reference of the float32 terms: ${w3Reference().toFixed(2)}):`);
+    for (const r of results) if (r.w3) console.log(`  ${r.id}: ${r.w3.value}`);
   }
   console.log("\nFor context, WORKLOADS.md's figures for the peers (not re-measured in this run):");
   console.log(render([
