@@ -67,13 +67,26 @@ export function max(
 /** Index of the maximum along one dim (int32, dim removed). */
 export function argmax(x: Tensor, dim: number): Tensor {
   const d = _normDim(dim, x.ndim);
+  if (x.ndim === 0) return zerosInt(x);
   return dropAxes(reduceRaw("argmax", x, [d]), [d], false);
+}
+
+function zerosInt(x: Tensor): Tensor {
+  const out = empty([], "int32", x._backend);
+  x._backend.write(out._storage.buffer, new Int32Array(1));
+  return out;
 }
 
 /** Softmax (or log-softmax) along `dim`, max-shifted for stability. */
 export function softmax(x: Tensor, dim: number, log: boolean): Tensor {
   _requireFloat(x, log ? "logSoftmax()" : "softmax()");
   const d = _normDim(dim, x.ndim);
+  if (x.ndim === 0) {
+    const x1 = x.reshape([1]), y1 = softmax(x1, 0, log), y = y1.reshape([]);
+    x1.dispose();
+    y1.dispose();
+    return y;
+  }
   const fused = log ? x._backend.fused?.logSoftmax : x._backend.fused?.softmax;
   const out = noGrad(() => {
     if (fused && d === x.ndim - 1 && x.isContiguous) {

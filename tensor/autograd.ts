@@ -180,8 +180,16 @@ function run(root: Tensor, seed: Tensor, ownSeed: boolean, retain: boolean): voi
         } else grads.set(x, p);
         owned.add(grads.get(x)!);
       });
-      if (!retain) t._releaseGraph();
     }
     if (owned.has(g)) g.dispose();
+  }
+  if (retain) return;
+  // Free the graph: intermediates a scope left alive for this backward go
+  // now; the root stays with its owner.
+  for (const t of order) {
+    const saved = t._node ? [...t._graphRefs()] : [];
+    t._releaseGraph();
+    for (const s of saved) if (s._graphOwned && !s.isLeaf) s.dispose();
+    if (t !== root && t._graphOwned && !t.isDisposed) t.dispose();
   }
 }

@@ -51,6 +51,10 @@ export interface Freeable {
   dispose(): void;
   /** True once freed. */
   readonly isDisposed: boolean;
+  /** Tensors its autograd graph still needs (inputs and saved values). */
+  _graphRefs(): Iterable<Freeable>;
+  /** Set when a scope left it alive for backward() to free. */
+  _graphOwned: boolean;
 }
 
 const scopes: Set<Freeable>[] = [];
@@ -103,9 +107,26 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
   }
 }
 
+function graphReach(roots: Set<unknown>): Set<Freeable> {
+  const seen = new Set<Freeable>();
+  const stack = [...roots] as Freeable[];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    for (const r of t._graphRefs()) {
+      if (!seen.has(r)) {
+        seen.add(r);
+        stack.push(r);
+      }
+    }
+  }
+  return seen;
+}
+
 /**
  * Runs `fn` synchronously and frees every tensor made inside it except the
  * ones it returns (found in arrays, plain objects and Maps) and kept ones.
+ * Intermediates that a returned tensor's autograd graph needs are freed by
+ * its `backward()` instead (or by an enclosing scope, if that comes first).
  *
  * @param fn Synchronous work.
  * @returns What `fn` returned.
@@ -133,10 +154,17 @@ export function scope<T>(fn: () => T): T {
   }
   const out = new Set<unknown>();
   collect(result, out, new Set());
+  // Intermediates that a returned tensor's graph still needs stay alive:
+  // backward() frees them once it has used them (or an outer scope does).
+  const needed = graphReach(out);
   const parent = scopes[scopes.length - 1];
   for (const t of mine) {
+    if (t.isDisposed || kept.has(t)) continue;
     if (out.has(t)) parent?.add(t);
-    else if (!t.isDisposed && !kept.has(t)) t.dispose();
+    else if (needed.has(t)) {
+      t._graphOwned = true;
+      parent?.add(t);
+    } else t.dispose();
   }
   return result;
 }

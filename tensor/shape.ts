@@ -74,12 +74,12 @@ export function normDim(dim: number, ndim: number, what = "dim"): number {
   if (!Number.isInteger(dim)) {
     throw new TypeError(`${what} must be an integer, got ${dim}`);
   }
-  const d = dim < 0 ? dim + ndim : dim;
-  if (d < 0 || d >= ndim) {
+  // A 0-d tensor accepts dim 0 and -1, as in PyTorch (callers treat it as 1-D).
+  const n = Math.max(ndim, 1);
+  const d = dim < 0 ? dim + n : dim;
+  if (d < 0 || d >= n) {
     throw new RangeError(
-      `${what} ${dim} is out of range for a tensor of rank ${ndim} (expected ${-ndim}..${
-        ndim - 1
-      })`,
+      `${what} ${dim} is out of range for a tensor of rank ${ndim} (expected ${-n}..${n - 1})`,
     );
   }
   return d;
@@ -92,6 +92,10 @@ export function normDims(
 ): number[] {
   if (dims === undefined) return [...Array(ndim).keys()];
   const list = typeof dims === "number" ? [dims] : dims;
+  if (ndim === 0) {
+    list.forEach((d) => normDim(d, 0));
+    return [];
+  }
   const out = [...new Set(list.map((d) => normDim(d, ndim)))].sort((x, y) => x - y);
   if (out.length !== list.length) {
     throw new RangeError(`dims [${list.join(",")}] repeat a dimension`);

@@ -126,6 +126,16 @@ export class Tensor {
     this.#node = node;
     this.#requiresGrad = true;
   }
+  /** Internal: set when a scope left this alive for backward() to free. */
+  _graphOwned = false;
+  /** Internal: tensors this tensor's graph node still needs. */
+  *_graphRefs(): Iterable<Tensor> {
+    if (!this.#node) return;
+    yield* this.#node.inputs;
+    for (const v of Object.values(this.#node.saved)) {
+      if (v instanceof Tensor && v !== this) yield v;
+    }
+  }
   /** Internal: drops the graph behind this tensor after backward. */
   _releaseGraph(): void {
     if (this.#node) this.#released = true;

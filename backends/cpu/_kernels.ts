@@ -17,7 +17,7 @@ export const UNARY: Record<UnaryOp, Fn1> = {
   log: Math.log,
   sqrt: Math.sqrt,
   abs: Math.abs,
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x <= 0 ? 0 : x),
   tanh: Math.tanh,
   sigmoid,
   gelu,

@@ -126,7 +126,7 @@ export class CpuBackend implements Backend {
       if (op === "relu") {
         for (let i = 0; i < n; i++) {
           const v = xs[off + i];
-          o[i] = v > 0 ? v : 0;
+          o[i] = v <= 0 ? 0 : v; // NaN stays NaN, as in PyTorch
         }
       } else for (let i = 0; i < n; i++) o[i] = f(xs[off + i]);
       return;

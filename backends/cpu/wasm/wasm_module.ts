@@ -240,7 +240,7 @@ function pack(mb: ModuleBuilder) {
   f.loop(); // strips
   f.localGet(mn).localGet(s).i32Sub().localSet(left);
   minI32(f, lanes, W, left);
-  // Fast path: lanes contiguous in memory and a full strip of 8 → 2 vectors.
+  // Fast path: lanes contiguous in memory and a full NR strip → vectors.
   f.localGet(sMN).i32Const(4).i32Eq();
   f.localGet(lanes).i32Const(NR).i32Eq().i32And();
   f.localGet(W).i32Const(NR).i32Eq().i32And().if();
@@ -248,8 +248,9 @@ function pack(mb: ModuleBuilder) {
   f.localGet(dst).localSet(d);
   f.localGet(kc).localSet(k);
   f.loop();
-  f.localGet(d).localGet(p).v128Load(0).v128Store(0);
-  f.localGet(d).localGet(p).v128Load(16).v128Store(16);
+  for (let v = 0; v < NR / 4; v++) {
+    f.localGet(d).localGet(p).v128Load(16 * v).v128Store(16 * v);
+  }
   addLocal(f, p, sK);
   addConst(f, d, NR * 4);
   f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
