@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { parseDemoArgs, UsageError } from "../../demo/cli.ts";
+import { lossCurveSvg, sparkline } from "../../demo/report.ts";
+import { SORT_ASC, SORT_DESC } from "../../demo/tasks.ts";
+
+const root = new URL("../../", import.meta.url);
+
+async function runDemo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "train_demo.ts", ...args],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+const KEYS: Record<string, "string" | "number"> = {
+  backend: "string",
+  baseTaskAccuracy: "number",
+  newTaskAccuracyBefore: "number",
+  newTaskAccuracyAfter: "number",
+  baseTaskAccuracyAdapterOff: "number",
+  trainableParams: "number",
+  totalParams: "number",
+  mergeMaxAbsDiff: "number",
+  stepsPerSecond: "number",
+  seconds: "number",
+  adapterDir: "string",
+};
+
+Deno.test("train_demo --quick --json ends with the run's figures and saves the adapter", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/adapter`;
+    const r = await runDemo(["--quick", "--json", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split("\n");
+    const result = JSON.parse(lines[lines.length - 1]);
+    assert.deepEqual(Object.keys(result).sort(), Object.keys(KEYS).sort());
+    for (const [k, type] of Object.entries(KEYS)) assert.equal(typeof result[k], type, k);
+    assert.equal(result.backend, "cpu");
+    assert.equal(result.adapterDir, out);
+    for (const k of ["baseTaskAccuracy", "newTaskAccuracyBefore", "newTaskAccuracyAfter"]) {
+      assert.ok(result[k] >= 0 && result[k] <= 1, `${k} = ${result[k]}`);
+    }
+    assert.equal(result.baseTaskAccuracyAdapterOff, result.baseTaskAccuracy);
+    assert.ok(result.trainableParams > 0 && result.trainableParams <= 0.05 * result.totalParams);
+    assert.ok(result.mergeMaxAbsDiff <= 1e-4, `mergeMaxAbsDiff = ${result.mergeMaxAbsDiff}`);
+    assert.ok(result.stepsPerSecond > 0 && result.seconds > 0);
+    for (const f of ["adapter_model.safetensors", "adapter_config.json", "loss_curve.svg"]) {
+      assert.ok((await Deno.stat(`${out}/${f}`)).size > 0, f);
+    }
+    const config = JSON.parse(await Deno.readTextFile(`${out}/adapter_config.json`));
+    assert.equal(config.peft_type, "LORA");
+    assert.equal(config.r, 2);
+    const svg = await Deno.readTextFile(`${out}/loss_curve.svg`);
+    assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.equal(svg.match(/<polyline /g)?.length, 2);
+    assert.match(r.stdout, /loss [▁▂▃▄▅▆▇█]+│[▁▂▃▄▅▆▇█]+/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+for (
+  const [args, needle] of [
+    [["--bogus"], "bogus"],
+    [["--rank", "four"], "--rank"],
+    [["--backend", "tpu"], "--backend"],
+    [["--steps", "-3"], "--steps"],
+    [["--targets", "nope_proj"], "nope_proj"],
+    [["extra"], "extra"],
+  ] as const
+) {
+  Deno.test(`train_demo ${args.join(" ")} exits 2 with a one-line message and the help`, async () => {
+    const r = await runDemo([...args]);
+    assert.equal(r.code, 2);
+    const [first, second] = r.stderr.split("\n");
+    assert.match(first, /^train_demo: /);
+    assert.ok(first.includes(needle), first);
+    assert.equal(second, "");
+    assert.match(r.stderr, /Usage: deno run -A train_demo\.ts/);
+    assert.equal(r.stdout, "");
+  });
+}
+
+Deno.test("train_demo --help exits 0 and lists every flag", async () => {
+  const r = await runDemo(["--help"]);
+  assert.equal(r.code, 0);
+  for (
+    const flag of ["--backend", "--rank", "--alpha", "--targets", "--steps", "--seed", "--out"]
+  ) {
+    assert.ok(r.stdout.includes(flag), flag);
+  }
+  assert.ok(r.stdout.includes("--json") && r.stdout.includes("--quick"));
+});
+
+Deno.test("parseDemoArgs() fills defaults and alpha = 2·rank", () => {
+  const o = parseDemoArgs([]);
+  assert.equal(o.backend, "cpu");
+  assert.equal(o.rank, 2);
+  assert.equal(o.alpha, 4);
+  assert.deepEqual(o.targets, ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"]);
+  assert.equal(o.out, "./lora_adapter");
+  const p = parseDemoArgs(["--rank=8", "--targets", "q_proj, v_proj", "--steps", "5", "--quick"]);
+  assert.deepEqual([p.rank, p.alpha, p.steps, p.pretrainSteps], [8, 16, 5, 30]);
+  assert.deepEqual(p.targets, ["q_proj", "v_proj"]);
+  assert.throws(() => parseDemoArgs(["--alpha", "0"]), UsageError);
+  assert.throws(() => parseDemoArgs(["--seed", "1.5"]), UsageError);
+});
+
+Deno.test("tasks: sort ascending and descending", () => {
+  assert.equal(SORT_ASC.apply("30721845"), "01234578");
+  assert.equal(SORT_DESC.apply("30721845"), "87543210");
+});
+
+Deno.test("sparkline() and lossCurveSvg() draw every phase", () => {
+  const line = sparkline([[2, 1, 0.5, 0.1], [1, 0.01]], 6);
+  assert.match(line, /^█[▁▂▃▄▅▆▇█]*│[▁▂▃▄▅▆▇█]+▁$/);
+  const svg = lossCurveSvg([
+    { label: "a<b", values: [2, 1], color: "red" },
+    { label: "c", values: [0.5], color: "blue" },
+  ], "t");
+  assert.ok(svg.includes("a&lt;b") && svg.includes("training step"));
+  assert.equal(svg.match(/<polyline /g)?.length, 2);
+});
