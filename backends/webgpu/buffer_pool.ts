@@ -19,6 +19,8 @@ export class GpuBuffer {
   /** True once `free` released the storage. */
   freed = false;
   /**
+   * Wraps pooled storage.
+   *
    * @param gpu the (possibly pooled) storage
    * @param bytes bytes in use: elements × 4, at least 4
    * @param dtype the dtype it was allocated for
@@ -45,6 +47,8 @@ export class BufferPool {
   #liveBytes = 0;
 
   /**
+   * An empty pool.
+   *
    * @param device the device that makes the buffers
    * @param destroy destroys a buffer once no pending command uses it
    * @param capBytes bytes kept in free lists at most

@@ -69,7 +69,11 @@ export class GpuContext {
   #staging = new Map<number, GPUBuffer[]>();
   #stagingBytes = 0;
 
-  /** @param device the device to schedule on */
+  /**
+   * A scheduler for `device`.
+   *
+   * @param device the device to schedule on
+   */
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device, (b) => this.destroyLater(b));
     this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;

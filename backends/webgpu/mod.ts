@@ -12,4 +12,17 @@ export {
   WebGpuBackend,
   type WebGpuOptions,
 } from "./webgpu_backend.ts";
-export { GpuBuffer } from "./buffer_pool.ts";
+export { BufferPool, GpuBuffer } from "./buffer_pool.ts";
+export { type Access, type Binding, GpuContext, type Kernel } from "./gpu_context.ts";
+export type {
+  AdamArgs,
+  Backend,
+  BinaryOp,
+  BufferHandle,
+  DType,
+  FusedOps,
+  ReduceOp,
+  TypedArray,
+  UnaryOp,
+  View,
+} from "../backend.ts";

@@ -41,7 +41,7 @@ import { linear, matmul } from "./ops_matmul.ts";
 import { reduce, softmax } from "./ops_reduce.ts";
 
 /** Hint printed when no adapter is found. */
-export const NO_ADAPTER_HINT = "webgpu: no WebGPU adapter is available " +
+export const NO_ADAPTER_HINT: string = "webgpu: no WebGPU adapter is available " +
   "(navigator.gpu is missing or requestAdapter() returned null). On Linux " +
   "without a GPU, install Mesa's software Vulkan driver (lavapipe) with " +
   "`apt-get install -y mesa-vulkan-drivers`; Deno picks the backend with " +
@@ -66,6 +66,8 @@ export class WebGpuBackend implements Backend {
   readonly fused: FusedOps;
 
   /**
+   * Wraps an open device; prefer {@link createWebGpuBackend}.
+   *
    * @param device an open device (see {@link createWebGpuBackend})
    * @param adapterInfo description of the adapter, for reports
    */

@@ -237,7 +237,8 @@ fn sigmoid_(x: f32) -> f32 {
   return e / (1.0 + e);
 }
 
-fn sign_f(x: f32) -> f32 { return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0); }
+// Math.sign: ±1, and x itself for ±0 and NaN.
+fn sign_f(x: f32) -> f32 { return select(select(x, -1.0, x < 0.0), 1.0, x > 0.0); }
 
 // JS Math.pow semantics on f32.
 fn pow_f(a: f32, b: f32) -> f32 {

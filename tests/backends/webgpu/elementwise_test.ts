@@ -56,6 +56,7 @@ gpuTest("unary special values: overflow, zero, negatives, NaN", async (b) => {
     ["sigmoid", [1, 0, 0.5, 1 / (1 + Math.E), 1, 0, NaN, 0.5]],
     ["erf", [1, -1, 0, erf64(-1), 1, -1, NaN, erf64(1e-30)]],
     ["gelu", [100, -0, 0, -phi64(-1), Infinity, NaN, NaN, 0.5e-30]],
+    ["sign", [1, -1, 0, -1, 1, -1, NaN, 1]],
   ];
   for (const [op, ref] of cases) {
     const out = b.alloc(xs.length, "float32");
@@ -63,7 +64,13 @@ gpuTest("unary special values: overflow, zero, negatives, NaN", async (b) => {
     assertClose(await readAll(b, out, xs.length), ref, 1e-7, 2e-6, op);
     b.free(out);
   }
-  b.free(buf);
+  // Signed zeros come out as Math.sign gives them.
+  const zeros = upload(b, [0, -0]);
+  const out = b.alloc(2, "float32");
+  b.unary("sign", view(zeros, [2]), out);
+  const [pz, nz] = await readAll(b, out, 2);
+  assert.ok(Object.is(pz, 0) && Object.is(nz, -0), `sign(±0) = ${pz}, ${nz}`);
+  [buf, zeros, out].forEach((x) => b.free(x));
 });
 
 gpuTest("erf, gelu and geluGrad stay within ~1e-7 over [-10, 10]", async (b) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { AdamArgs } from "../../../backends/backend.ts";
-import { createWebGpuBackend, GpuBuffer } from "../../../backends/webgpu/mod.ts";
+import { createWebGpuBackend, type GpuBuffer } from "../../../backends/webgpu/mod.ts";
 import { bucketBytes, grid2d } from "../../../backends/webgpu/limits.ts";
 import {
   assertClose,
@@ -52,6 +52,10 @@ gpuTest("stats return to the baseline after free; storage is pooled", async (b) 
   b.free(again);
   assert.deepEqual(b.stats(), base);
   assert.throws(() => b.unary("exp", view(x, [100]), again), /freed/);
+  // Sizes past maxStorageBufferBindingSize fail with a clear error.
+  assert.throws(() => b.alloc(2 ** 31, "float32"), /maxStorageBufferBindingSize/);
+  assert.throws(() => b.write(again, new Float32Array(2)), /freed/);
+  assert.deepEqual(b.stats(), base);
 });
 
 gpuTest("hundreds of dispatches, one read; reuse keeps program order", async (b) => {
