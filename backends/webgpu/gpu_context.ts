@@ -297,7 +297,7 @@ export class GpuContext {
   }
 
   async #settle(): Promise<void> {
-    await Promise.all([...this.#checks]);
+    await Promise.race([Promise.all([...this.#checks]), this.#lostRejection]);
   }
 
   #record(error: GPUError | null): void {
