@@ -18,7 +18,7 @@
  * @module
  */
 
-import { lora, manualSeed, nn, setBackend } from "./demo/_lib.ts";
+import { lora, manualSeed, nn, setBackend } from "./mod.ts";
 import { HELP, parseDemoArgs, UsageError } from "./demo/cli.ts";
 import { type ModelConfig, TinyTransformer } from "./demo/model.ts";
 import { randomStrings, Rng, SORT_ASC, SORT_DESC, VOCAB_SIZE } from "./demo/tasks.ts";

@@ -67,6 +67,7 @@ Options:
 
 /** A bad command line: the message is one line, shown before the help. */
 export class UsageError extends Error {
+  /** The error's name. */
   override name = "UsageError";
 }
 

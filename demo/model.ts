@@ -9,7 +9,7 @@
  * @module
  */
 
-import { nn, type Tensor, tensor } from "./_lib.ts";
+import { nn, type Tensor, tensor } from "../mod.ts";
 
 /** Sizes of a {@link TinyTransformer}. */
 export interface ModelConfig {
@@ -40,6 +40,8 @@ export class SelfAttention extends nn.Module {
   readonly #nHeads: number;
 
   /**
+   * Makes the four projections, each dModel → dModel.
+   *
    * @param dModel Width of the residual stream.
    * @param nHeads Number of heads (must divide `dModel`).
    */
@@ -56,6 +58,8 @@ export class SelfAttention extends nn.Module {
   }
 
   /**
+   * Every position attends to every position, in each head.
+   *
    * @param x Hidden states [batch, len, dModel].
    * @returns The attention output, [batch, len, dModel].
    */
@@ -81,6 +85,8 @@ export class Mlp extends nn.Module {
   down_proj: nn.Linear;
 
   /**
+   * Makes `up_proj` (dModel → dMlp) and `down_proj` (dMlp → dModel).
+   *
    * @param dModel Width of the residual stream.
    * @param dMlp Hidden width.
    */
@@ -91,6 +97,8 @@ export class Mlp extends nn.Module {
   }
 
   /**
+   * Applies the MLP to every position independently.
+   *
    * @param x Hidden states [..., dModel].
    * @returns [..., dModel].
    */
@@ -110,7 +118,11 @@ export class Block extends nn.Module {
   /** Feed-forward. */
   mlp: Mlp;
 
-  /** @param cfg The model sizes. */
+  /**
+   * Makes the norms, the attention and the MLP.
+   *
+   * @param cfg The model sizes.
+   */
   constructor(cfg: ModelConfig) {
     super();
     this.ln1 = new nn.LayerNorm(cfg.dModel);
@@ -120,6 +132,8 @@ export class Block extends nn.Module {
   }
 
   /**
+   * Runs the block.
+   *
    * @param x Hidden states [batch, len, dModel].
    * @returns [batch, len, dModel].
    */
@@ -136,7 +150,7 @@ export class Block extends nn.Module {
  * @example
  * ```ts
  * import { TinyTransformer } from "./model.ts";
- * import { tensor } from "./_lib.ts";
+ * import { tensor } from "../mod.ts";
  * const m = new TinyTransformer({ vocabSize: 10, maxLen: 8, dModel: 32, nHeads: 4, nLayers: 1, dMlp: 64 });
  * const ids = tensor([[1, 2, 3, 4, 5, 6, 7, 8]], { dtype: "int32" });
  * console.log(m.forward(ids).shape); // [1, 8, 10]
@@ -156,7 +170,11 @@ export class TinyTransformer extends nn.Module {
   /** The sizes this model was built with. */
   readonly config: ModelConfig;
 
-  /** @param cfg The model sizes. */
+  /**
+   * Makes a freshly initialised model (seed it with `manualSeed`).
+   *
+   * @param cfg The model sizes.
+   */
   constructor(cfg: ModelConfig) {
     super();
     this.config = { ...cfg };
@@ -168,6 +186,8 @@ export class TinyTransformer extends nn.Module {
   }
 
   /**
+   * Predicts a character at every position.
+   *
    * @param ids Token ids [batch, len], int32, len ≤ maxLen.
    * @param positions Position ids [len], int32 (0..len-1); made on each
    *   call when omitted.

@@ -36,6 +36,8 @@ export class Progress {
   #lastLine = "";
 
   /**
+   * Starts the clock.
+   *
    * @param label What is running, shown first on the line.
    * @param total Number of steps.
    * @param tty Redraw in place (default: whether stdout is a terminal).

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { lora, type nn } from "./_lib.ts";
+import { lora, type nn } from "../mod.ts";
 import type { Task } from "./tasks.ts";
 
 /** `0.9961` → `"99.6%"`. */
@@ -27,7 +27,7 @@ export function count(n: number): string {
  * @returns Report lines.
  * @example
  * ```ts
- * import { lora, nn } from "./_lib.ts";
+ * import { lora, nn } from "../mod.ts";
  * import { loraArithmetic } from "./summary.ts";
  * const seq = lora.wrap(new nn.Sequential(new nn.Linear(64, 64)), ["0"], 2, 4);
  * console.log(loraArithmetic(seq).join("\n"));

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Tensor, tensor } from "./_lib.ts";
+import { type Tensor, tensor } from "../mod.ts";
 
 /** A string-to-string task on digit strings. */
 export interface Task {
@@ -46,12 +46,20 @@ export const VOCAB_SIZE = 10;
 export class Rng {
   #state: number;
 
-  /** @param seed Any integer. */
+  /**
+   * Starts a stream.
+   *
+   * @param seed Any integer.
+   */
   constructor(seed: number) {
     this.#state = seed >>> 0;
   }
 
-  /** @returns A float in [0, 1). */
+  /**
+   * The next number of the stream.
+   *
+   * @returns A float in [0, 1).
+   */
   next(): number {
     let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
@@ -60,6 +68,8 @@ export class Rng {
   }
 
   /**
+   * A uniform integer.
+   *
    * @param n Upper bound.
    * @returns An integer in [0, n).
    */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { nn, noGrad, optim, scope, type Tensor } from "./_lib.ts";
+import { nn, noGrad, optim, scope, type Tensor } from "../mod.ts";
 import { decode, encode, makeBatch, type Rng, type Task } from "./tasks.ts";
 import { Progress } from "./report.ts";
 
