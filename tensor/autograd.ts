@@ -193,3 +193,20 @@ function run(root: Tensor, seed: Tensor, ownSeed: boolean, retain: boolean): voi
     if (t !== root && t._graphOwned && !t.isDisposed) t.dispose();
   }
 }
+
+/** Frees the scope-left intermediates reachable from `root`'s graph. */
+export function freeGraph(root: Tensor): void {
+  const stack = [...root._graphRefs()];
+  const seen = new Set<Tensor>(stack);
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (!t._graphOwned || t.isDisposed) continue;
+    for (const r of t._graphRefs()) {
+      if (!seen.has(r)) {
+        seen.add(r);
+        stack.push(r);
+      }
+    }
+    t.dispose();
+  }
+}

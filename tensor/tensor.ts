@@ -7,7 +7,7 @@
  */
 import type { Backend, DType, TypedArray, UnaryOp, View } from "../backends/backend.ts";
 import { initBackend } from "../backends/registry.ts";
-import { backward, type GradNode } from "./autograd.ts";
+import { backward, freeGraph, type GradNode } from "./autograd.ts";
 import { type Storage, track, untrack } from "./memory.ts";
 import { contiguousStrides, fmtShape, isContiguous, numel } from "./shape.ts";
 import * as ops from "./ops.ts";
@@ -181,6 +181,8 @@ export class Tensor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    // Intermediates a scope left alive for this tensor's backward() go with it.
+    if (this.#node && !this._graphOwned) freeGraph(this);
     // The graph node stays: a disposed intermediate still links its inputs
     // to the ops that consumed it.
     this.grad?.dispose();

@@ -19,6 +19,16 @@ import type {
 } from "../backend.ts";
 import { BINARY, binaryDense, INT_MUL, matmulScalar, UNARY, walk3 } from "./_kernels.ts";
 import { adamScalar, linearScalar, logSoftmaxRows, softmaxRows } from "./_fused.ts";
+import * as simd from "./_simd.ts";
+
+/** Options of {@link CpuBackend}. */
+export interface CpuBackendOptions {
+  /**
+   * Use the WebAssembly SIMD kernels (and their worker thread) where the
+   * engine supports them; false keeps every op on the scalar loops.
+   */
+  simd?: boolean;
+}
 
 const ZERO: readonly number[] = [];
 
@@ -61,6 +71,8 @@ export class CpuBackend implements Backend {
   readonly name: string;
   /** Fused fast paths. */
   readonly fused: FusedOps;
+  /** Whether this instance runs the SIMD kernels. */
+  readonly simd: boolean;
   #buffers = 0;
   #bytes = 0;
   #scratch = new Float32Array(0);
@@ -69,14 +81,24 @@ export class CpuBackend implements Backend {
    * Makes a CPU backend.
    *
    * @param name Registry name; "cpu" by default.
+   * @param opts `simd: false` forces the scalar loops.
    */
-  constructor(name = "cpu") {
+  constructor(name = "cpu", opts: CpuBackendOptions = {}) {
     this.name = name;
+    this.simd = (opts.simd ?? true) && simd.simdAvailable;
     this.fused = {
-      linear: (x, w, b, out) => linearScalar(x, w, b, arr(out) as Float32Array),
+      linear: (x, w, b, out) => this.#linear(x, w, b, arr(out) as Float32Array),
       softmax: (x, out) => softmaxRows(x, arr(out) as Float32Array),
       logSoftmax: (x, out) => logSoftmaxRows(x, arr(out) as Float32Array),
       adam: (p, g, m, v, n, args) =>
+        simd.tryAdam(
+          arr(p) as Float32Array,
+          g,
+          arr(m) as Float32Array,
+          arr(v) as Float32Array,
+          n,
+          args,
+        ) ||
         adamScalar(
           arr(p) as Float32Array,
           g,
@@ -91,6 +113,7 @@ export class CpuBackend implements Backend {
   alloc(n: number, dtype: DType): BufferHandle {
     this.#buffers++;
     this.#bytes += n * 4;
+    if (this.simd) return simd.simdAlloc(n, dtype === "int32");
     return dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
   }
 
@@ -109,6 +132,7 @@ export class CpuBackend implements Backend {
   free(buffer: BufferHandle): void {
     this.#buffers--;
     this.#bytes -= arr(buffer).length * 4;
+    if (this.simd) simd.simdFree(arr(buffer));
   }
 
   sync(): Promise<void> {
@@ -121,6 +145,7 @@ export class CpuBackend implements Backend {
 
   unary(op: UnaryOp, x: View, out: BufferHandle): void {
     const f = UNARY[op], xs = arr(x.buffer), o = arr(out);
+    if (this.simd && simd.tryUnary(op, x, o)) return;
     if (denseKind(x) === 1) {
       const n = size(x.shape), off = x.offset;
       if (op === "relu") {
@@ -139,6 +164,7 @@ export class CpuBackend implements Backend {
 
   binary(op: BinaryOp, a: View, b: View, out: BufferHandle): void {
     const as = arr(a.buffer), bs = arr(b.buffer), o = arr(out);
+    if (this.simd && simd.tryBinary(op, a, b, o)) return;
     const n = size(a.shape);
     const ka = denseKind(a), kb = denseKind(b);
     if (ka >= 0 && kb >= 0 && !(a.dtype === "int32" && op === "mul")) {
@@ -178,6 +204,7 @@ export class CpuBackend implements Backend {
 
   reduce(op: ReduceOp, x: View, axes: readonly number[], out: BufferHandle): void {
     const xs = arr(x.buffer), o = arr(out);
+    if (this.simd && simd.tryReduce(op, x, axes, o)) return;
     const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
     const os = contiguousStrides(outShape).map((s, d) => axes.includes(d) ? 0 : s);
     const n = size(outShape);
@@ -244,38 +271,40 @@ export class CpuBackend implements Backend {
   matmul(a: View, b: View, out: BufferHandle): void {
     const nd = a.shape.length;
     const M = a.shape[nd - 2], K = a.shape[nd - 1], N = b.shape[nd - 1];
-    const batchShape = a.shape.slice(0, nd - 2);
     const o = arr(out) as Float32Array;
+    const as = arr(a.buffer) as Float32Array, bs = arr(b.buffer) as Float32Array;
+    const rsA = a.strides[nd - 2], csA = a.strides[nd - 1];
+    const rsB = b.strides[nd - 2], csB = b.strides[nd - 1];
     if (this.#scratch.length < K * N) this.#scratch = new Float32Array(K * N);
     let i = 0;
-    walk3(
-      batchShape,
-      a.strides.slice(0, nd - 2),
-      a.offset,
-      b.strides.slice(0, nd - 2),
-      b.offset,
-      ZERO,
-      0,
-      (pa, pb) => {
-        matmulScalar(
-          M,
-          N,
-          K,
-          arr(a.buffer) as Float32Array,
-          pa,
-          a.strides[nd - 2],
-          a.strides[nd - 1],
-          arr(b.buffer) as Float32Array,
-          pb,
-          b.strides[nd - 2],
-          b.strides[nd - 1],
-          o,
-          i * M * N,
-          this.#scratch,
-        );
-        i++;
-      },
-    );
+    const one = (pa: number, pb: number) => {
+      const oo = i++ * M * N;
+      if (this.simd && simd.gemm(M, N, K, as, pa, rsA, csA, bs, pb, rsB, csB, o, oo, false)) {
+        return;
+      }
+      matmulScalar(M, N, K, as, pa, rsA, csA, bs, pb, rsB, csB, o, oo, this.#scratch);
+    };
+    const bsA = a.strides.slice(0, nd - 2), bsB = b.strides.slice(0, nd - 2);
+    walk3(a.shape.slice(0, nd - 2), bsA, a.offset, bsB, b.offset, ZERO, 0, one);
+  }
+
+  #linear(x: View, w: View, b: View | null, out: Float32Array): void {
+    const [M, K] = x.shape, N = w.shape[0];
+    if (this.simd) {
+      // Start from the bias rows and accumulate x·Wᵀ on top (Wᵀ is W read
+      // with its strides swapped).
+      if (b) {
+        const bs = arr(b.buffer), st = b.strides[0];
+        for (let j = 0; j < N; j++) out[j] = bs[b.offset + j * st];
+        for (let i = 1; i < M; i++) out.copyWithin(i * N, 0, N);
+      }
+      const xs = arr(x.buffer) as Float32Array, ws = arr(w.buffer) as Float32Array;
+      const [rsX, csX] = x.strides, [rsW, csW] = w.strides;
+      if (simd.gemm(M, N, K, xs, x.offset, rsX, csX, ws, w.offset, csW, rsW, out, 0, b !== null)) {
+        return;
+      }
+    }
+    linearScalar(x, w, b, out);
   }
 
   gather(x: View, index: View, out: BufferHandle): void {
