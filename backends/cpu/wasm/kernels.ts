@@ -12,10 +12,20 @@
  * @module
  */
 
-import { type GemmExports, SCRATCH_BYTES, sgemmBlocked } from "./gemm.ts";
+import {
+  chunkSize,
+  type GemmExports,
+  NEXT_CHUNK,
+  NEXT_PACK,
+  PACKED,
+  SCRATCH_BYTES,
+  sgemmBlocked,
+  sgemmParallelPart,
+  sharedBytes,
+} from "./gemm.ts";
 import { WasmHeap } from "./heap.ts";
 import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, ThreadPool } from "./threads.ts";
-import { buildKernelModule, detectRelaxedSimd, detectSimd, MR, NR } from "./wasm_module.ts";
+import { buildKernelModule, detectRelaxedSimd, detectSimd } from "./wasm_module.ts";
 
 /** True when WebAssembly SIMD works here (else use the scalar fallback). */
 export const wasmSimdAvailable: boolean = typeof WebAssembly === "object" &&
@@ -48,6 +58,7 @@ if (heap) {
 const mainScratch = heap ? heap.alloc(SCRATCH_BYTES) : 0;
 const pool = heap ? new ThreadPool(heap.memory) : null;
 let workerScratch = 0;
+let sharedBuf = 0; // the parallel SGEMM's shared packed operand (grows)
 let numThreads = 2;
 
 function need(): Exports {
@@ -83,22 +94,25 @@ export function i32view(ptr: number, n: number): Int32Array {
 
 /**
  * Sets how many threads big calls use (1 or 2). With 2, the worker is
- * started lazily on the first big call; until it is ready, calls run on the
- * calling thread alone. Await {@link threadsReady} to start it eagerly.
+ * started on the first big call (which blocks for it once, tens of ms).
  */
 export function setNumThreads(n: number): void {
   numThreads = n >= 2 ? 2 : 1;
 }
 
-/** Starts the worker if needed; resolves true once it serves tasks. */
-export function threadsReady(): Promise<boolean> {
-  if (!pool) return Promise.resolve(false);
+function startPool(): boolean {
+  if (!pool) return false;
   workerScratch ||= heap!.alloc(SCRATCH_BYTES);
-  return pool.start({
+  return pool.startSync({
     memory: heap!.memory,
     scratch: workerScratch,
     relaxed: relaxedSimdUsed,
   });
+}
+
+/** Starts the worker if needed; resolves true once it serves tasks. */
+export function threadsReady(): Promise<boolean> {
+  return Promise.resolve(startPool());
 }
 
 /** Stops the worker (it is unref'd under Deno/Node, so this is optional). */
@@ -110,8 +124,7 @@ export function shutdownThreads(): void {
 function useWorker(big: boolean): boolean {
   if (!big || numThreads < 2 || !pool) return false;
   if (pool.ready) return true;
-  threadsReady(); // lazily start; this call runs single-threaded
-  return false;
+  return startPool(); // the first big call starts the worker, blocking once
 }
 
 function setInts(vals: number[]): void {
@@ -122,7 +135,9 @@ function setInts(vals: number[]): void {
  * C[M,N] (+)= A·B. A(i,k) is at `a + (i·rsA + k·csA)·4` bytes, B(k,j) at
  * `b + (k·rsB + j·csB)·4`; C is row-major with leading dimension `ldc`.
  * With `accumulate` false C is overwritten. Calls of more than ~4 MFLOP are
- * split with the worker (by columns of N, or rows of M when M > N).
+ * shared with the worker: the operand along the smaller of M/N is packed
+ * once for both threads, and chunks of the other dimension are handed out
+ * dynamically, so a late or descheduled thread just takes fewer chunks.
  */
 export function sgemm(
   M: number,
@@ -166,51 +181,23 @@ export function sgemm(
     );
     return;
   }
-  const acc = accumulate ? 1 : 0;
-  if (N >= M) {
-    const n0 = Math.ceil(N / 2 / NR) * NR;
-    const b1 = b + n0 * csB * 4, c1 = c + n0 * 4;
-    setInts([M, N - n0, K, a, rsA, csA, b1, rsB, csB, c1, ldc, acc]);
-    pool!.post(OP_SGEMM);
-    sgemmBlocked(
-      e,
-      mainScratch,
-      M,
-      n0,
-      K,
-      a,
-      rsA,
-      csA,
-      b,
-      rsB,
-      csB,
-      c,
-      ldc,
-      accumulate,
-    );
-  } else {
-    const m0 = Math.ceil(M / 2 / MR) * MR;
-    const a1 = a + m0 * rsA * 4, c1 = c + m0 * ldc * 4;
-    setInts([M - m0, N, K, a1, rsA, csA, b, rsB, csB, c1, ldc, acc]);
-    pool!.post(OP_SGEMM);
-    sgemmBlocked(
-      e,
-      mainScratch,
-      m0,
-      N,
-      K,
-      a,
-      rsA,
-      csA,
-      b,
-      rsB,
-      csB,
-      c,
-      ldc,
-      accumulate,
-    );
+  const shareA = N >= M;
+  const bytes = sharedBytes(M, N, K, shareA);
+  if (heap!.sizeOf(sharedBuf) < bytes) {
+    free(sharedBuf);
+    sharedBuf = heap!.alloc(bytes);
   }
-  pool!.wait();
+  const chunk = chunkSize(M, N, shareA);
+  const ctrl = pool!.ctrl;
+  for (const slot of [NEXT_PACK, PACKED, NEXT_CHUNK]) Atomics.store(ctrl, slot, 0);
+  // deno-fmt-ignore
+  setInts([M, N, K, a, rsA, csA, b, rsB, csB, c, ldc, accumulate ? 1 : 0,
+    sharedBuf, shareA ? 1 : 0, chunk]);
+  pool!.post(OP_SGEMM);
+  // deno-fmt-ignore
+  sgemmParallelPart(e, mainScratch, ctrl, { M, N, K, a, rsA, csA, b, rsB,
+    csB, c, ldc, accumulate, shared: sharedBuf, shareA, chunk });
+  if (!pool!.tryCancel()) pool!.wait();
 }
 
 /** Elementwise ops above this many elements are split with the worker. */
@@ -242,7 +229,8 @@ function map(
   pool!.f64[0] = s;
   pool!.post(OP_MAP);
   call(x, y, out, h);
-  pool!.wait();
+  if (pool!.tryCancel()) call(x + o, y + o, out + o, n - h);
+  else pool!.wait();
 }
 
 /** out[i] = a[i] op b[i] for i < n (`out` may alias an input). */
@@ -352,5 +340,6 @@ export function adam(
   for (let i = 0; i < 9; i++) pool!.f64[i] = f[i];
   pool!.post(OP_ADAM);
   run(0, h);
-  pool!.wait();
+  if (pool!.tryCancel()) run(o, n - h);
+  else pool!.wait();
 }

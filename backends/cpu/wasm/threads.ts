@@ -4,9 +4,12 @@
  *
  * Protocol: a control block of Int32/Float64 slots lives in the heap's
  * reserved bytes. The caller writes a task (opcode + arguments), bumps SEQ
- * and notifies; the worker (spinning briefly, then parked in `Atomics.wait`)
- * runs it and stores SEQ into DONE. The caller does its own half meanwhile,
- * then spins/waits on DONE. Everything is synchronous for the caller.
+ * and notifies; the worker (spinning briefly, then parked in
+ * `Atomics.waitAsync`) claims it by moving CLAIM from SEQ−1 to SEQ, runs it
+ * and stores SEQ into DONE. The caller does its own part meanwhile; then,
+ * if the worker has not claimed the task yet (it was asleep or descheduled),
+ * the caller claims it back and does the rest itself, else it waits on
+ * DONE. Everything is synchronous for the caller.
  *
  * Lifetime: under Deno/Node the worker is a `node:worker_threads` Worker
  * that is `unref()`ed, so it never keeps the process alive and `deno test`
@@ -19,7 +22,11 @@
 /** Byte address of the control block (inside the heap's reserved bytes). */
 export const CTRL_PTR = 1024;
 /** Int32 slots of the control block. */
-export const SEQ = 0, DONE = 1, OP = 2, READY = 3, ERROR = 4, ARGS = 8;
+export const SEQ = 0, DONE = 1, OP = 2, READY = 3, ERROR = 4;
+/** The last task sequence number claimed (by the worker, or cancelled). */
+export const CLAIM = 8;
+/** First Int32 argument slot (5..7 are the GEMM driver's counters). */
+export const ARGS = 12;
 /** Number of Int32 argument slots. */
 export const N_INT_ARGS = 24;
 /** Byte offset of the Float64 argument slots from {@link CTRL_PTR}. */
@@ -50,7 +57,7 @@ export class ThreadPool {
   /** Float64 argument slots. */
   readonly f64: Float64Array;
   private worker: AnyWorker | null = null;
-  private starting: Promise<boolean> | null = null;
+  private failed = false;
   private seq = 0;
 
   /** Creates the (not yet started) pool over `memory`. */
@@ -66,31 +73,40 @@ export class ThreadPool {
 
   /** Starts the worker (once); resolves true when it is ready. */
   start(init: WorkerInit): Promise<boolean> {
-    this.starting ??= this.spawn(init);
-    return this.starting;
+    return Promise.resolve(this.startSync(init));
   }
 
-  private async spawn(init: WorkerInit): Promise<boolean> {
-    const url = new URL("./worker.ts", import.meta.url);
-    let w: AnyWorker;
-    try {
-      const wt = await import("node:worker_threads");
-      w = new wt.Worker(url) as unknown as AnyWorker;
-      w.unref?.();
-    } catch {
-      w = new Worker(url.href, { type: "module" });
+  /**
+   * Starts the worker and blocks until it serves tasks (tens of ms, once).
+   * Blocking instead of polling leaves no timers or pending promises behind
+   * (test sanitizers stay quiet), and the unref'd worker never keeps the
+   * process alive. Where `node:worker_threads` is missing (a browser) the
+   * pool stays single-threaded.
+   */
+  startSync(init: WorkerInit): boolean {
+    if (this.worker) return this.ready;
+    if (this.failed) return false;
+    // deno-lint-ignore no-explicit-any
+    const wt = (globalThis as any).process?.getBuiltinModule?.("node:worker_threads");
+    if (!wt) {
+      this.failed = true;
+      return false;
     }
     Atomics.store(this.ctrl, READY, 0);
     Atomics.store(this.ctrl, SEQ, 0);
     Atomics.store(this.ctrl, DONE, 0);
+    Atomics.store(this.ctrl, CLAIM, 0);
     this.seq = 0;
+    const w = new wt.Worker(new URL("./worker.ts", import.meta.url)) as AnyWorker;
+    w.unref?.();
     this.worker = w;
     w.postMessage(init);
-    for (let t = 0; t < 10000; t += 2) {
-      if (Atomics.load(this.ctrl, READY) === 1) return true;
-      await new Promise((r) => setTimeout(r, 2));
+    Atomics.wait(this.ctrl, READY, 0, 10000);
+    if (!this.ready) {
+      this.shutdown();
+      this.failed = true;
     }
-    return false;
+    return this.ready;
   }
 
   /** Posts a task whose arguments are already in the slots. */
@@ -98,6 +114,15 @@ export class ThreadPool {
     Atomics.store(this.ctrl, OP, op);
     Atomics.store(this.ctrl, SEQ, ++this.seq);
     Atomics.notify(this.ctrl, SEQ);
+  }
+
+  /**
+   * Withdraws the last posted task if the worker has not claimed it yet;
+   * true means the caller must do that work itself (no waiting needed).
+   */
+  tryCancel(): boolean {
+    const seq = this.seq;
+    return Atomics.compareExchange(this.ctrl, CLAIM, seq - 1, seq) === seq - 1;
   }
 
   /** Blocks until the worker finished the last posted task. */
@@ -120,7 +145,6 @@ export class ThreadPool {
     if (this.ready) this.post(OP_EXIT);
     this.worker.terminate();
     this.worker = null;
-    this.starting = null;
     Atomics.store(this.ctrl, READY, 0);
   }
 }

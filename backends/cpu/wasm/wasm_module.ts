@@ -15,7 +15,7 @@ export const MR = 6;
 /** Micro-kernel columns (two f32x4 vectors of B per k). */
 export const NR = 8;
 /** k-loop unroll factor of the micro-kernel. */
-const UNROLL = 4;
+const UNROLL = 8;
 
 /** Whether this engine validates a module using `f32x4.relaxed_madd`. */
 export function detectRelaxedSimd(): boolean {

@@ -5,10 +5,11 @@
  * @module
  */
 
-import { sgemmBlocked } from "./gemm.ts";
+import { sgemmParallelPart } from "./gemm.ts";
 import { buildKernelModule } from "./wasm_module.ts";
 import {
   ARGS,
+  CLAIM,
   CTRL_PTR,
   DONE,
   ERROR,
@@ -37,6 +38,7 @@ async function serve(init: WorkerInit): Promise<void> {
   const f64 = new Float64Array(memory.buffer, CTRL_PTR + F64_OFFSET, 16);
   const names = Object.keys(ex);
   Atomics.store(ctrl, READY, 1);
+  Atomics.notify(ctrl, READY); // the caller blocks in Atomics.wait for this
   let last = Atomics.load(ctrl, SEQ);
   for (;;) {
     // Spin ~50 µs for back-to-back tasks, then park. Parking is
@@ -55,12 +57,30 @@ async function serve(init: WorkerInit): Promise<void> {
     last = seq;
     const op = Atomics.load(ctrl, OP);
     if (op === OP_EXIT) return;
+    // Claim the task unless the caller already took it back.
+    if (Atomics.compareExchange(ctrl, CLAIM, seq - 1, seq) !== seq - 1) {
+      continue;
+    }
     const a = (i: number) => ctrl[ARGS + i];
     try {
       if (op === OP_SGEMM) {
-        // deno-fmt-ignore
-        sgemmBlocked(ex as never, scratch, a(0), a(1), a(2), a(3), a(4), a(5),
-          a(6), a(7), a(8), a(9), a(10), a(11) !== 0);
+        sgemmParallelPart(ex as never, scratch, ctrl, {
+          M: a(0),
+          N: a(1),
+          K: a(2),
+          a: a(3),
+          rsA: a(4),
+          csA: a(5),
+          b: a(6),
+          rsB: a(7),
+          csB: a(8),
+          c: a(9),
+          ldc: a(10),
+          accumulate: a(11) !== 0,
+          shared: a(12),
+          shareA: a(13) !== 0,
+          chunk: a(14),
+        });
       } else if (op === OP_MAP) {
         // args: name index, then up to 4 ints; floats: scalar operand.
         const fn = ex[names[a(0)]];
