@@ -57,7 +57,11 @@ export class FuncBuilder {
   /** Declared (non-parameter) locals, in order. */
   readonly locals: ValType[] = [];
 
-  /** @param params parameter types; they are locals 0..params.length-1. */
+  /**
+   * Starts an empty body.
+   * @param params parameter types; they are locals 0..params.length-1.
+   * @param results result types.
+   */
   constructor(readonly params: ValType[], readonly results: ValType[]) {}
 
   /** Declares a new local of type `t` and returns its index. */

@@ -14,7 +14,7 @@ export const MC = 120;
 /** Columns of a packed B block. */
 export const NC = 2048;
 /** Scratch bytes one thread needs: packed A, packed B, one edge tile. */
-export const SCRATCH_BYTES = (MC * KC + KC * NC + MR * NR) * 4 + 256;
+export const SCRATCH_BYTES: number = (MC * KC + KC * NC + MR * NR) * 4 + 256;
 
 /** The wasm exports the driver uses. */
 export interface GemmExports {
@@ -111,17 +111,29 @@ export const NEXT_PACK = 5, PACKED = 6, NEXT_CHUNK = 7;
 
 /** Arguments of one parallel SGEMM, identical on every thread. */
 export interface ParallelGemm {
+  /** Rows of C. */
   M: number;
+  /** Columns of C. */
   N: number;
+  /** Inner dimension. */
   K: number;
+  /** A's byte address. */
   a: number;
+  /** A's row stride (elements). */
   rsA: number;
+  /** A's column stride (elements). */
   csA: number;
+  /** B's byte address. */
   b: number;
+  /** B's row stride (elements). */
   rsB: number;
+  /** B's column stride (elements). */
   csB: number;
+  /** C's byte address. */
   c: number;
+  /** C's leading dimension (elements). */
   ldc: number;
+  /** Add to C instead of overwriting it. */
   accumulate: boolean;
   /** Buffer for the operand packed once and shared by both threads. */
   shared: number;
@@ -132,7 +144,12 @@ export interface ParallelGemm {
 }
 
 /** Bytes of the shared packed operand for a call. */
-export function sharedBytes(M: number, N: number, K: number, shareA: boolean) {
+export function sharedBytes(
+  M: number,
+  N: number,
+  K: number,
+  shareA: boolean,
+): number {
   const mn = shareA ? Math.ceil(M / MR) * MR : Math.ceil(N / NR) * NR;
   return mn * K * 4 + 64;
 }

@@ -285,12 +285,22 @@ export function sum(a: number, n: number): number {
 }
 
 /** out[r] = Σ_c a[r·cols + c] (f32 accumulation, 16 partial sums). */
-export function rowSum(a: number, rows: number, cols: number, out: number) {
+export function rowSum(
+  a: number,
+  rows: number,
+  cols: number,
+  out: number,
+): void {
   need().row_sum(a, rows, cols, out);
 }
 
 /** out[c] = Σ_r a[r·cols + c] (f32, accumulated row by row). */
-export function colSum(a: number, rows: number, cols: number, out: number) {
+export function colSum(
+  a: number,
+  rows: number,
+  cols: number,
+  out: number,
+): void {
   need().col_sum(a, rows, cols, out);
 }
 
