@@ -184,7 +184,7 @@ export class CpuBackend implements Backend {
     // Two walks share one index: first pick the condition, then the value.
     const pick = new Uint8Array(size(cond.shape));
     walk3(cond.shape, cond.strides, cond.offset, ZERO, 0, ZERO, 0, (p) => {
-      pick[i++] = cs[p] !== 0 ? 1 : 0;
+      pick[i++] = +(cs[p] !== 0);
     });
     i = 0;
     walk3(a.shape, a.strides, a.offset, b.strides, b.offset, ZERO, 0, (p, q) => {
