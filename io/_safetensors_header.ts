@@ -31,9 +31,7 @@ const _isCount = (v: unknown): v is number =>
 export function _checkShape(shape: unknown, what: string): number[] {
   if (!Array.isArray(shape) || !shape.every(_isCount)) {
     throw new TypeError(
-      `safetensors: ${what} has shape ${
-        _fmt(shape)
-      }; expected an array of non-negative integers`,
+      `safetensors: ${what} has shape ${_fmt(shape)}; expected an array of non-negative integers`,
     );
   }
   return shape;
@@ -54,9 +52,7 @@ export function _checkMetadata(meta: unknown): Record<string, string> {
   for (const [k, v] of Object.entries(meta)) {
     if (typeof v !== "string") {
       throw new TypeError(
-        `safetensors: "${_META}" key ${_q(k)} has value ${
-          _fmt(v)
-        }; expected a string`,
+        `safetensors: "${_META}" key ${_q(k)} has value ${_fmt(v)}; expected a string`,
       );
     }
   }
@@ -80,9 +76,7 @@ function _checkEntry(name: string, raw: unknown, dataLen: number): _Checked {
   const itemsize = Object.hasOwn(_ITEMSIZE, dtype) ? _ITEMSIZE[dtype] : 0;
   if (itemsize === 0) {
     throw new TypeError(
-      `safetensors: ${t} has unsupported dtype ${
-        _q(dtype)
-      }; supported: F32, F16, BF16`,
+      `safetensors: ${t} has unsupported dtype ${_q(dtype)}; supported: F32, F16, BF16`,
     );
   }
   const shape = _checkShape(raw.shape, t);
@@ -116,9 +110,7 @@ function _checkEntry(name: string, raw: unknown, dataLen: number): _Checked {
 }
 
 function _checkTiling(entries: _Checked[], dataLen: number): void {
-  const sorted = [...entries].sort((a, b) =>
-    a.begin - b.begin || a.end - b.end
-  );
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let pos = 0;
   let prev = "";
   for (const e of sorted) {

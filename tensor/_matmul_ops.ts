@@ -45,7 +45,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const K = a.shape[a.ndim - 1], K2 = b.shape[b.ndim === 1 ? 0 : b.ndim - 2];
   if (K !== K2) {
     throw new RangeError(
-      `matmul(): inner dimensions differ: ${fmtShape(a.shape)} @ ${fmtShape(b.shape)} (${K} vs ${K2})`,
+      `matmul(): inner dimensions differ: ${fmtShape(a.shape)} @ ${
+        fmtShape(b.shape)
+      } (${K} vs ${K2})`,
     );
   }
   if (a.ndim >= 2 && b.ndim >= 2) return record(matmul2(a, b), "matmul", [a, b]);

@@ -234,8 +234,7 @@ Deno.test("decodeSafetensors() throws on every truncation and never crashes on c
     assert.throws(() => decodeSafetensors(full.slice(0, len)), Error);
   }
   let seed = 12345;
-  const rand = (n: number) =>
-    (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   for (let i = 0; i < 2000; i++) {
     const bytes = full.slice();
     for (let k = 0; k <= rand(3); k++) bytes[rand(bytes.length)] = rand(256);
