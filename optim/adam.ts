@@ -47,6 +47,14 @@ abstract class _AdamBase extends Optimizer {
   #state = new Map<Tensor, _State>();
   readonly #decoupled: boolean;
 
+  protected override *_stateTensors(): Iterable<Tensor> {
+    for (const s of this.#state.values()) yield* [s.m, s.v];
+  }
+
+  protected override _clearState(): void {
+    this.#state.clear();
+  }
+
   constructor(
     who: string,
     params: Iterable<Tensor>,

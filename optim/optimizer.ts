@@ -85,4 +85,33 @@ export abstract class Optimizer {
       }
     }
   }
+
+  /** Internal: the state tensors a subclass keeps (moments, momentum buffers). */
+  protected _stateTensors(): Iterable<Tensor> {
+    return [];
+  }
+
+  /** Internal: forgets the state after `dispose()` freed it. */
+  protected _clearState(): void {}
+
+  /**
+   * Frees the optimizer's state (Adam's moments, SGD's momentum buffers);
+   * a later `step()` starts them afresh. `using opt = …` does the same.
+   *
+   * @example
+   * ```ts
+   * import { nn, optim } from "../mod.ts";
+   * const opt = new optim.Adam(new nn.Linear(2, 1).parameters(), { lr: 1e-3 });
+   * opt.dispose();
+   * ```
+   */
+  dispose(): void {
+    for (const t of this._stateTensors()) t.dispose();
+    this._clearState();
+  }
+
+  /** `using opt = new optim.Adam(…)` frees the state at scope end. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }

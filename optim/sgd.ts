@@ -58,6 +58,14 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
   #buffers = new Map<Tensor, Tensor>();
 
+  protected override _stateTensors(): Iterable<Tensor> {
+    return this.#buffers.values();
+  }
+
+  protected override _clearState(): void {
+    this.#buffers.clear();
+  }
+
   /**
    * @param params The parameters to update.
    * @param opts `{ lr, momentum?, dampening?, weightDecay?, nesterov? }`.

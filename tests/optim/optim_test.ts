@@ -3,7 +3,7 @@
  * Nesterov + weight decay), Adam (with L2) and AdamW on the same problem.
  */
 import assert from "node:assert/strict";
-import { assertClose, ones, type Tensor, tensor } from "../../mod.ts";
+import { assertClose, memory, ones, scope, type Tensor, tensor } from "../../mod.ts";
 import * as nn from "../../nn/mod.ts";
 import * as optim from "../../optim/mod.ts";
 import { backendTest } from "../_backends.ts";
@@ -84,4 +84,21 @@ backendTest("Adam state lives across `scope()`", async () => {
   }
   const v = await a.data();
   assert.ok(v.every((x) => Number.isFinite(x) && x < 1));
+});
+
+Deno.test("`dispose()` frees an optimizer's state and a later step starts afresh", () => {
+  const lin = new nn.Linear(3, 2);
+  const before = memory().tensors;
+  const opt = new optim.Adam(lin.parameters(), { lr: 1e-3 });
+  scope(() => lin.forward(ones([4, 3])).sum().backward());
+  opt.step();
+  assert.equal(memory().tensors - before, 2 * 2 + 2, "m and v per parameter, plus grads");
+  opt.zeroGrad();
+  opt.dispose();
+  assert.equal(memory().tensors, before);
+  scope(() => lin.forward(ones([4, 3])).sum().backward());
+  opt.step();
+  opt.zeroGrad();
+  opt.dispose();
+  assert.equal(memory().tensors, before);
 });
