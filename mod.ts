@@ -16,7 +16,19 @@
 import "./backends/builtin.ts";
 export * from "./tensor/mod.ts";
 export { getBackend, registerBackend, setBackend } from "./backends/mod.ts";
-export type { Backend, BackendFactory, DType } from "./backends/mod.ts";
+export type {
+  AdamArgs,
+  Backend,
+  BackendFactory,
+  BinaryOp,
+  BufferHandle,
+  DType,
+  FusedOps,
+  ReduceOp,
+  TypedArray,
+  UnaryOp,
+  View,
+} from "./backends/mod.ts";
 export * as nn from "./nn/mod.ts";
 export * as optim from "./optim/mod.ts";
 export * as lora from "./lora/mod.ts";
