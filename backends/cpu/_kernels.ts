@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BinaryOp, TypedArray, UnaryOp } from "../backend.ts";
+import type { BinaryOp, TypedArray, UnaryOp, View } from "../backend.ts";
 import { erf, gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
 
 type Fn1 = (x: number) => number;
@@ -40,6 +40,26 @@ export const BINARY: Record<BinaryOp, Fn2> = {
   lt: (x, y) => +(x < y),
   gt: (x, y) => +(x > y),
 };
+
+/** 1 if the view is dense row-major, 0 if every stride is 0, else -1. */
+export function denseKind(v: View): number {
+  let s = 1, allZero = true, dense = true;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1) {
+      if (v.strides[i] !== s) dense = false;
+      if (v.strides[i] !== 0) allZero = false;
+    }
+    s *= v.shape[i];
+  }
+  return dense ? 1 : allZero ? 0 : -1;
+}
+
+/** Element count of a shape. */
+export function size(shape: readonly number[]): number {
+  let n = 1;
+  for (const s of shape) n *= s;
+  return n;
+}
 
 /** Integer multiply that wraps like int32 instead of rounding. */
 export const INT_MUL: Fn2 = Math.imul;

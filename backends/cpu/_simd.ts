@@ -8,6 +8,7 @@
  */
 import type { AdamArgs, BinaryOp, ReduceOp, TypedArray, UnaryOp, View } from "../backend.ts";
 import * as K from "./wasm/kernels.ts";
+import { denseKind, size } from "./_kernels.ts";
 
 /** True when this engine runs the SIMD kernels. */
 export const simdAvailable: boolean = K.wasmSimdAvailable;
@@ -31,25 +32,6 @@ function inHeap(a: TypedArray): boolean {
 /** Byte address of element `i` of a heap array. */
 function ptr(a: TypedArray, i: number): number {
   return a.byteOffset + i * 4;
-}
-
-/** 1 dense row-major, 0 all-broadcast, -1 anything else. */
-export function denseKind(v: View): number {
-  let s = 1, allZero = true, dense = true;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1) {
-      if (v.strides[i] !== s) dense = false;
-      if (v.strides[i] !== 0) allZero = false;
-    }
-    s *= v.shape[i];
-  }
-  return dense ? 1 : allZero ? 0 : -1;
-}
-
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
 }
 
 const SIMD_BINARY: ReadonlySet<string> = new Set(["add", "sub", "mul", "div", "max", "min"]);

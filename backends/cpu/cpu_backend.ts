@@ -17,7 +17,16 @@ import type {
   UnaryOp,
   View,
 } from "../backend.ts";
-import { BINARY, binaryDense, INT_MUL, matmulScalar, UNARY, walk3 } from "./_kernels.ts";
+import {
+  BINARY,
+  binaryDense,
+  denseKind,
+  INT_MUL,
+  matmulScalar,
+  size,
+  UNARY,
+  walk3,
+} from "./_kernels.ts";
 import { adamScalar, linearScalar, logSoftmaxRows, softmaxRows } from "./_fused.ts";
 import * as simd from "./_simd.ts";
 
@@ -44,25 +53,6 @@ function contiguousStrides(shape: readonly number[]): number[] {
     s *= shape[i];
   }
   return st;
-}
-
-function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-/** 1 if the view is dense row-major, 0 if all strides are 0, else -1. */
-function denseKind(v: View): number {
-  let s = 1, allZero = true, dense = true;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1) {
-      if (v.strides[i] !== s) dense = false;
-      if (v.strides[i] !== 0) allZero = false;
-    }
-    s *= v.shape[i];
-  }
-  return dense ? 1 : allZero ? 0 : -1;
 }
 
 /** The CPU backend on TypedArrays. */
