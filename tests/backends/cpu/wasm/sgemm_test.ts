@@ -80,6 +80,7 @@ Deno.test("sgemm threaded == unthreaded, bit for bit", async () => {
   for (
     const c of [
       { M: 200, N: 256, K: 300 },
+      { M: 384, N: 384, K: 384, transA: true, transB: true }, // long: worker joins
       { M: 300, N: 100, K: 200, transA: true },
       { M: 64, N: 1024, K: 256, transB: true, accumulate: true },
     ]
