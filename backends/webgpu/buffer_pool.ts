@@ -6,7 +6,8 @@
  * because every use is recorded in program order into one queue: a reused
  * buffer's new contents are written by commands that come after its last
  * read. (Host writes through `queue.writeBuffer` jump that order, so the
- * scheduler flushes pending commands that touch a buffer before writing it.)
+ * scheduler records a write into a buffer that pending commands touch as a
+ * copy from its upload arena, or submits those commands first.)
  *
  * @module
  */

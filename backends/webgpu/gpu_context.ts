@@ -38,10 +38,18 @@ export interface Binding {
 }
 
 const MAP_READ = 0x01;
+const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const STORAGE = 0x80;
 const COMPUTE_STAGE = 0x4;
 const STAGING_CAP_BYTES = 64 * 1024 * 1024;
+/**
+ * Bytes of the per-batch upload arena: small host writes into a buffer that
+ * the pending batch already uses are staged here and copied in program
+ * order, instead of submitting the batch first (a scalar operand reuses a
+ * pooled buffer that an earlier command of the batch still reads).
+ */
+const UPLOAD_ARENA_BYTES = 64 * 1024;
 
 /** Schedules and submits the work of one device. */
 export class GpuContext {
@@ -60,6 +68,9 @@ export class GpuContext {
   #meta = new Uint32Array(META_ARENA_BYTES / 4);
   #metaWords = 0;
   #metaBuffer: GPUBuffer;
+  #upload = new Uint8Array(UPLOAD_ARENA_BYTES);
+  #uploadBytes = 0;
+  #uploadBuffer: GPUBuffer;
   #alignWords: number;
   #kernels = new Map<string, Kernel>();
   #checks = new Set<Promise<void>>();
@@ -79,6 +90,10 @@ export class GpuContext {
     this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
     this.#alignWords = Math.max(64, device.limits.minStorageBufferOffsetAlignment) / 4;
     this.#metaBuffer = device.createBuffer({ size: META_ARENA_BYTES, usage: STORAGE | COPY_DST });
+    this.#uploadBuffer = device.createBuffer({
+      size: UPLOAD_ARENA_BYTES,
+      usage: COPY_SRC | COPY_DST,
+    });
     this.#lostRejection = device.lost.then((info) => {
       throw this.#lost ??= lostError(info);
     });
@@ -192,11 +207,26 @@ export class GpuContext {
     encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
   }
 
-  /** Writes host data at offset 0, after any pending command using `gpu`. */
+  /**
+   * Writes host data at offset 0, after any pending command using `gpu`:
+   * directly when the pending batch does not touch `gpu`, else (small
+   * writes) as a copy from the upload arena recorded into the batch, else
+   * after submitting the batch.
+   */
   write(gpu: GPUBuffer, data: Float32Array | Int32Array): void {
     this.check();
     if (data.length === 0) return;
-    if (this.#pendingUse.has(gpu)) this.flush(); // keep program order
+    if (this.#pendingUse.has(gpu)) {
+      const bytes = data.byteLength; // a multiple of 4, as copies need
+      if (this.#uploadBytes + bytes <= this.#upload.length) {
+        const at = this.#uploadBytes;
+        this.#upload.set(new Uint8Array(data.buffer, data.byteOffset, bytes), at);
+        this.#uploadBytes += bytes;
+        this.#ensureBatch().copyBufferToBuffer(this.#uploadBuffer, at, gpu, 0, bytes);
+        return;
+      }
+      this.flush(); // keep program order
+    }
     this.device.queue.writeBuffer(
       gpu,
       0,
@@ -213,6 +243,9 @@ export class GpuContext {
     this.#encoder = null;
     const queue = this.device.queue;
     if (this.#metaWords > 0) queue.writeBuffer(this.#metaBuffer, 0, this.#meta, 0, this.#metaWords);
+    if (this.#uploadBytes > 0) {
+      queue.writeBuffer(this.#uploadBuffer, 0, this.#upload, 0, this.#uploadBytes);
+    }
     queue.submit([encoder.finish()]);
     const check = Promise.all([this.device.popErrorScope(), this.device.popErrorScope()])
       .then((errors) => errors.forEach((e) => this.#record(e)), () => {});
@@ -220,6 +253,7 @@ export class GpuContext {
     check.then(() => this.#checks.delete(check));
     this.#dispatches = 0;
     this.#metaWords = 0;
+    this.#uploadBytes = 0;
     this.#pendingUse.clear();
     for (const b of this.#pendingDestroy) b.destroy();
     this.#pendingDestroy = [];
@@ -272,6 +306,7 @@ export class GpuContext {
     for (const list of this.#staging.values()) for (const b of list) b.destroy();
     this.#staging.clear();
     this.#metaBuffer.destroy();
+    this.#uploadBuffer.destroy();
     this.device.destroy();
   }
 

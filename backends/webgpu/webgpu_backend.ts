@@ -7,8 +7,8 @@
  *   the pending command encoder; work is submitted when a value is read
  *   (`read`), on `sync`, or every few dozen dispatches, so a training step
  *   never waits on the GPU unless it reads a value.
- * - Program order is kept: `write` submits pending commands that use its
- *   buffer before writing; `free` returns storage to a size-bucketed pool
+ * - Program order is kept: a `write` into a buffer that pending commands
+ *   use is recorded as a copy after them (or submits them first if large); `free` returns storage to a size-bucketed pool
  *   whose reuse comes later in the same queue.
  * - Errors are never swallowed: `createWebGpuBackend` rejects when there is
  *   no adapter (it never falls back to another backend), validation and
