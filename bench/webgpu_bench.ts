@@ -1,0 +1,438 @@
+/**
+ * The GPU rows of shared/WORKLOADS.md: W1 (square f32 matmul, N = 1024,
+ * 2048, 4096) and W2 (one LoRA fine-tuning step of the W2 model at batch
+ * 64, 512, 4096) on this project's WebGPU backend, with tfjs-backend-webgpu
+ * 4.22 measured in the same run on the same adapter.
+ *
+ * Run: `deno run -A bench/webgpu_bench.ts [--sizes 1024,2048,4096]
+ * [--batches 64,512,4096] [--steps 20] [--no-tfjs] [--json]`. On a software
+ * adapter (lavapipe) use `--sizes 128,256 --batches 64` for a quick run:
+ * its timings say nothing about a GPU, only that everything runs.
+ *
+ * Timing (WORKLOADS.md): inputs made and uploaded before timing; W1 has 2
+ * warm-up runs, then timed runs until at least 5 runs and 1 s of timed work
+ * (a case slower than 0.5 s per run stops after 3 runs past 8 s); W2 has 3
+ * warm-up steps and 20 timed steps. Every timed run ends with the result in
+ * host memory (`await t.data()`); medians are quoted. W2's data are
+ * WORKLOADS.md's with `x = uniform(1, batch·1024)`, `y = uniform(2, …)`, so
+ * batch 64 is exactly W2 and its first loss must be 0.350971.
+ *
+ * tfjs is a dev-only peer: it is imported here (dynamically, so a machine
+ * without it still measures the project) and never by the library.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { lora, nn, optim, scope, setBackend, type Tensor, tensor } from "../mod.ts";
+import { median, uniform } from "./_workloads.ts";
+import { errText, timeCapped, W1_SLOW_BUDGET_S, W2_TIMED, W2_WARMUP } from "./peers/_harness.ts";
+
+/** W2's model sizes (the batch varies). */
+const D = 1024, H = 4096, RANK = 8, ALPHA = 16;
+const LR = 1e-3, BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
+/** WORKLOADS.md's first W2 loss (batch 64), and the loss the 23rd step reads back. */
+const W2_FIRST_LOSS = 0.350971, W2_LOSS23 = 0.2895;
+
+/** W2's tensors for one batch size, as flat row-major arrays. */
+interface W2Data {
+  batch: number;
+  x: Float32Array;
+  y: Float32Array;
+  W1: Float32Array;
+  b1: Float32Array;
+  W2: Float32Array;
+  b2: Float32Array;
+  A1: Float32Array;
+  A2: Float32Array;
+}
+
+/** The W2 weights (shared by every batch size) and the batch's data. */
+function w2Data(batch: number, weights?: Omit<W2Data, "batch" | "x" | "y">): W2Data {
+  const s1 = 1 / Math.sqrt(D), s2 = 1 / Math.sqrt(H);
+  const w = weights ?? {
+    W1: uniform(3, H * D, -s1, s1),
+    b1: uniform(4, H, -s1, s1),
+    W2: uniform(5, D * H, -s2, s2),
+    b2: uniform(6, D, -s2, s2),
+    A1: uniform(7, RANK * D, -s1, s1),
+    A2: uniform(8, RANK * H, -s2, s2),
+  };
+  return { batch, x: uniform(1, batch * D), y: uniform(2, batch * D), ...w };
+}
+
+/** A prepared, repeatable W1 run. */
+interface PreparedW1 {
+  run(): Promise<unknown>;
+  dispose(): void;
+}
+
+/** A prepared W2 training state. */
+interface PreparedW2 {
+  /** One step; resolves to the loss read back. */
+  step(): Promise<number>;
+  dispose(): void;
+}
+
+/** One implementation under test. */
+interface Impl {
+  id: string;
+  label: string;
+  w1(n: number, a: Float32Array, b: Float32Array): PreparedW1;
+  w2(d: W2Data): PreparedW2;
+}
+
+/** The project on its WebGPU backend, through `mod.ts` only (as bench/peers/project.ts). */
+function projectImpl(): Impl {
+  return {
+    id: "project",
+    label: "this project (@lora/tensor), webgpu",
+    w1(n, a, b) {
+      const ta = tensor(a, { shape: [n, n] }), tb = tensor(b, { shape: [n, n] });
+      return {
+        async run() {
+          const c = ta.matmul(tb);
+          await c.data();
+          c.dispose();
+        },
+        dispose() {
+          ta.dispose();
+          tb.dispose();
+        },
+      };
+    },
+    w2(d) {
+      class Mlp extends nn.Module {
+        fc1 = new nn.Linear(D, H);
+        fc2 = new nn.Linear(H, D);
+        override forward(x: Tensor): Tensor {
+          return scope(() => this.fc2.forward(this.fc1.forward(x).relu()));
+        }
+      }
+      const net = new Mlp();
+      net.fc1.weight.assign(tensor(d.W1, { shape: [H, D] }));
+      net.fc1.bias!.assign(tensor(d.b1, { shape: [H] }));
+      net.fc2.weight.assign(tensor(d.W2, { shape: [D, H] }));
+      net.fc2.bias!.assign(tensor(d.b2, { shape: [D] }));
+      lora.wrap(net, ["fc1", "fc2"], RANK, ALPHA);
+      const l1 = net.fc1 as unknown as lora.LoraLinear;
+      const l2 = net.fc2 as unknown as lora.LoraLinear;
+      l1.loraA.assign(tensor(d.A1, { shape: [RANK, D] }));
+      l1.loraB.assign(tensor(new Float32Array(H * RANK), { shape: [H, RANK] }));
+      l2.loraA.assign(tensor(d.A2, { shape: [RANK, H] }));
+      l2.loraB.assign(tensor(new Float32Array(D * RANK), { shape: [D, RANK] }));
+      const trainable = net.parameters().filter((p) => p.requiresGrad);
+      const opt = new optim.Adam(trainable, { lr: LR, betas: [BETA1, BETA2], eps: EPS });
+      const x = tensor(d.x, { shape: [d.batch, D] }), y = tensor(d.y, { shape: [d.batch, D] });
+      return {
+        async step() {
+          const loss = scope(() => {
+            opt.zeroGrad();
+            const loss = nn.mseLoss(net.forward(x), y);
+            loss.backward();
+            opt.step();
+            return loss;
+          });
+          const value = (await loss.data())[0];
+          loss.dispose();
+          return value;
+        },
+        dispose() {
+          x.dispose();
+          y.dispose();
+          opt.zeroGrad();
+          opt.dispose();
+          for (const p of net.parameters()) p.dispose();
+        },
+      };
+    },
+  };
+}
+
+type Tf = typeof import("npm:@tensorflow/tfjs-core@4.22.0");
+
+/** tfjs-backend-webgpu 4.22 (gradients from the umbrella package, as bench/peers/tfjs.ts). */
+async function tfjsImpl(): Promise<Impl & { notes: string[] }> {
+  // deno-lint-ignore no-import-prefix -- dev-only peer, kept out of the config on purpose
+  const tf: Tf = await import("npm:@tensorflow/tfjs-core@4.22.0");
+  // tfjs-core's node bundle registers no gradients; the umbrella package's does.
+  // deno-lint-ignore no-import-prefix -- dev-only peer, kept out of the config on purpose
+  await import("npm:@tensorflow/tfjs@4.22.0");
+  // deno-lint-ignore no-import-prefix -- dev-only peer, kept out of the config on purpose
+  await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') returned false");
+  await tf.ready();
+  if (tf.getBackend() !== "webgpu") throw new Error(`tfjs runs on ${tf.getBackend()}, not webgpu`);
+  const notes = ["W2: tf.train.adam via optimizer.minimize"];
+  return {
+    id: "tfjs-webgpu",
+    label: "tfjs-backend-webgpu 4.22",
+    notes,
+    w1(n, a, b) {
+      const ta = tf.tensor2d(a, [n, n]), tb = tf.tensor2d(b, [n, n]);
+      return {
+        async run() {
+          const c = tf.matMul(ta, tb);
+          await c.data();
+          c.dispose();
+        },
+        dispose() {
+          tf.dispose([ta, tb]);
+        },
+      };
+    },
+    w2(d) {
+      const scaling = ALPHA / RANK;
+      const x = tf.tensor2d(d.x, [d.batch, D]), y = tf.tensor2d(d.y, [d.batch, D]);
+      const W1 = tf.tensor2d(d.W1, [H, D]), b1 = tf.tensor1d(d.b1);
+      const W2 = tf.tensor2d(d.W2, [D, H]), b2 = tf.tensor1d(d.b2);
+      const A1 = tf.variable(tf.tensor2d(d.A1, [RANK, D]), true, "A1");
+      const B1 = tf.variable(tf.zeros([H, RANK]), true, "B1");
+      const A2 = tf.variable(tf.tensor2d(d.A2, [RANK, H]), true, "A2");
+      const B2 = tf.variable(tf.zeros([D, RANK]), true, "B2");
+      const vars = [A1, B1, A2, B2];
+      const opt = tf.train.adam(LR, BETA1, BETA2, EPS);
+      type T2 = ReturnType<typeof tf.tensor2d>;
+      type T1 = ReturnType<typeof tf.tensor1d>;
+      // y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ
+      const lin = (inp: T2, W: T2, b: T1, A: T2, B: T2) =>
+        tf.add(
+          tf.add(tf.matMul(inp, W, false, true), b),
+          tf.mul(tf.matMul(tf.matMul(inp, A, false, true), B, false, true), scaling),
+        ) as T2;
+      const lossFn = () => {
+        const h = tf.relu(lin(x, W1, b1, A1 as T2, B1 as T2)) as T2;
+        const out = lin(h, W2, b2, A2 as T2, B2 as T2);
+        return tf.mean(tf.squaredDifference(out, y)) as ReturnType<typeof tf.scalar>;
+      };
+      return {
+        async step() {
+          const loss = opt.minimize(lossFn, true, vars)!;
+          const v = (await loss.data())[0];
+          loss.dispose();
+          return v;
+        },
+        dispose() {
+          tf.dispose([x, y, W1, b1, W2, b2, ...vars]);
+          opt.dispose();
+        },
+      };
+    },
+  };
+}
+
+/** One W1 figure. */
+interface W1Row {
+  impl: string;
+  n: number;
+  ms: number;
+  tflops: number;
+  runs: number;
+}
+
+/** One W2 figure. */
+interface W2Row {
+  impl: string;
+  batch: number;
+  msPerStep: number;
+  firstLoss: number;
+  /** The loss the 23rd step reads back (NaN with fewer steps). */
+  loss23: number;
+}
+
+function log(msg: string) {
+  console.error(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+/** Parses a comma-separated list of positive integers. */
+function intList(flag: string, raw: string): number[] {
+  const out = raw.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  if (out.length === 0 || out.some((n) => !Number.isInteger(n) || n <= 0)) {
+    throw new Error(`${flag} wants positive integers separated by commas, got "${raw}"`);
+  }
+  return out;
+}
+
+/** The adapter's name, as `navigator.gpu.requestAdapter()` describes it. */
+async function adapterName(): Promise<string> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  const adapter = await gpu?.requestAdapter();
+  if (!adapter) return "none";
+  const info = adapter.info;
+  const parts = [
+    info.description || info.device || "(no description)",
+    info.vendor && `vendor ${info.vendor}`,
+    info.architecture && `arch ${info.architecture}`,
+    (info as { isFallbackAdapter?: boolean }).isFallbackAdapter
+      ? "fallback (software) adapter"
+      : "",
+  ].filter(Boolean);
+  return parts.join(", ");
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      sizes: { type: "string", default: "1024,2048,4096" },
+      batches: { type: "string", default: "64,512,4096" },
+      steps: { type: "string", default: String(W2_TIMED) },
+      workloads: { type: "string", default: "W1,W2" },
+      "no-tfjs": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      "deno run -A bench/webgpu_bench.ts [--sizes 1024,2048,4096] [--batches 64,512,4096]\n" +
+        "  [--steps 20] [--workloads W1,W2] [--no-tfjs] [--json]",
+    );
+    return 0;
+  }
+  const sizes = intList("--sizes", values.sizes);
+  const batches = intList("--batches", values.batches);
+  const timedSteps = intList("--steps", values.steps)[0];
+  const workloads = new Set(values.workloads.split(",").map((s) => s.trim().toUpperCase()));
+
+  const adapter = await adapterName();
+  console.log(`adapter: ${adapter}`);
+  try {
+    await setBackend("webgpu");
+  } catch (e) {
+    console.error(`webgpu_bench: ${errText(e)}`);
+    return 1;
+  }
+  const impls: Impl[] = [projectImpl()];
+  const notes: string[] = [];
+  const errors: string[] = [];
+  if (!values["no-tfjs"]) {
+    try {
+      const t = await tfjsImpl();
+      impls.push(t);
+      notes.push(...t.notes.map((n) => `tfjs-webgpu: ${n}`));
+    } catch (e) {
+      const why = `tfjs-webgpu could not run here, measuring the project alone: ${errText(e)}`;
+      console.error(`webgpu_bench: ${why}`);
+      notes.push(why);
+    }
+  }
+
+  const w1: W1Row[] = [];
+  if (workloads.has("W1")) {
+    for (const n of sizes) {
+      const a = uniform(11, n * n), b = uniform(12, n * n);
+      for (const impl of impls) {
+        try {
+          const p = impl.w1(n, a, b);
+          const r = await timeCapped(() => p.run(), W1_SLOW_BUDGET_S, 3);
+          p.dispose();
+          const tflops = 2 * n ** 3 / (r.ms / 1000) / 1e12;
+          w1.push({ impl: impl.id, n, ms: r.ms, tflops, runs: r.runs });
+          log(`${impl.id} W1 N=${n}: ${r.ms.toFixed(2)} ms, ${tflops.toFixed(4)} TFLOP/s`);
+        } catch (e) {
+          errors.push(`${impl.id} W1 N=${n}: ${errText(e)}`);
+          log(`${impl.id} W1 N=${n} failed: ${errText(e)}`);
+        }
+      }
+    }
+  }
+
+  const w2: W2Row[] = [];
+  if (workloads.has("W2")) {
+    let weights: Omit<W2Data, "batch" | "x" | "y"> | undefined;
+    for (const batch of batches) {
+      const data = w2Data(batch, weights);
+      weights = data;
+      for (const impl of impls) {
+        try {
+          const st = impl.w2(data);
+          const losses: number[] = [];
+          const times: number[] = [];
+          for (let i = 0; i < W2_WARMUP + timedSteps; i++) {
+            const t0 = performance.now();
+            losses.push(await st.step());
+            if (i >= W2_WARMUP) times.push(performance.now() - t0);
+          }
+          st.dispose();
+          const row = {
+            impl: impl.id,
+            batch,
+            msPerStep: median(times),
+            firstLoss: losses[0],
+            loss23: losses[22] ?? NaN,
+          };
+          w2.push(row);
+          log(
+            `${impl.id} W2 batch ${batch}: ${row.msPerStep.toFixed(1)} ms/step, loss ` +
+              `${row.firstLoss.toFixed(6)} → ${row.loss23.toFixed(6)} (step 23)`,
+          );
+          // WORKLOADS.md's cross-check, held against the project; a peer's miss is a note.
+          const misses: string[] = [];
+          if (batch === 64 && Math.abs(row.firstLoss - W2_FIRST_LOSS) > 1e-5) {
+            misses.push(`first loss ${row.firstLoss.toFixed(6)}, expected ${W2_FIRST_LOSS}`);
+          }
+          if (batch === 64 && losses.length >= 23 && Math.abs(row.loss23 - W2_LOSS23) > 1e-5) {
+            misses.push(`step-23 loss ${row.loss23.toFixed(6)}, expected ${W2_LOSS23} ± 1e-5`);
+          }
+          for (const m of misses) {
+            (impl.id === "project" ? errors : notes).push(`${impl.id} W2 batch 64: ${m}`);
+          }
+        } catch (e) {
+          errors.push(`${impl.id} W2 batch ${batch}: ${errText(e)}`);
+          log(`${impl.id} W2 batch ${batch} failed: ${errText(e)}`);
+        }
+      }
+    }
+  }
+
+  if (values.json) {
+    console.log(JSON.stringify({ adapter, w1, w2, notes, errors }));
+  } else {
+    printTable(adapter, impls, sizes, batches, w1, w2, timedSteps);
+    for (const n of notes) console.log(`note: ${n}`);
+    for (const e of errors) console.log(`error: ${e}`);
+  }
+  return errors.length > 0 ? 1 : 0;
+}
+
+function printTable(
+  adapter: string,
+  impls: Impl[],
+  sizes: number[],
+  batches: number[],
+  w1: W1Row[],
+  w2: W2Row[],
+  steps: number,
+) {
+  const head = [
+    "impl",
+    ...sizes.map((n) => `W1 N=${n} TFLOP/s`),
+    ...batches.map((b) => `W2 b=${b} ms/step`),
+  ];
+  const rows = impls.map((impl) => [
+    impl.label,
+    ...sizes.map((n) => {
+      const r = w1.find((r) => r.impl === impl.id && r.n === n);
+      return r ? r.tflops.toPrecision(3) : w1.length ? "failed" : "—";
+    }),
+    ...batches.map((b) => {
+      const r = w2.find((r) => r.impl === impl.id && r.batch === b);
+      return r ? r.msPerStep.toFixed(1) : w2.length ? "failed" : "—";
+    }),
+  ]);
+  console.log(
+    `\nWebGPU on ${adapter}\nmedians; W1: 2 warm-up, ≥ 5 runs and ≥ 1 s; ` +
+      `W2: ${W2_WARMUP} warm-up + ${steps} timed steps; each run ends with await t.data()\n`,
+  );
+  console.log(`| ${head.join(" | ")} |`);
+  console.log(`|${head.map(() => "---").join("|")}|`);
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  for (const r of w2.filter((r) => r.batch === 64)) {
+    console.log(
+      `W2 batch 64, ${r.impl}: loss ${r.firstLoss.toFixed(6)} → ${r.loss23.toFixed(6)} ` +
+        `at step 23 (WORKLOADS.md: ${W2_FIRST_LOSS} → ${W2_LOSS23} ± 1e-5)`,
+    );
+  }
+}
+
+if (import.meta.main) Deno.exit(await main());
