@@ -105,6 +105,29 @@ export interface FusedOps {
   softmax?(x: View, out: BufferHandle): void;
   /** Row log-softmax over the last axis of a contiguous [rows, cols] view. */
   logSoftmax?(x: View, out: BufferHandle): void;
+  /**
+   * The LoRA linear forward: `out = x·Wᵀ + b + scaling·(x·Aᵀ)·Bᵀ` for
+   * x [M, K] (any strides), W [N, K], b [N] or null, A [r, K], B [N, r];
+   * also writes `down = x·Aᵀ` [M, r] (contiguous), which backward reuses.
+   * No [M, N] temporary: the adapter's product accumulates into `out`.
+   */
+  loraLinear?(
+    x: View,
+    w: View,
+    b: View | null,
+    a: View,
+    bUp: View,
+    scaling: number,
+    out: BufferHandle,
+    down: BufferHandle,
+  ): void;
+  /**
+   * Row-wise cross-entropy of logits x [rows, C] (dense) against int32
+   * targets [rows]: `losses[i] = logsumexp(x[i]) − x[i, t[i]]` and
+   * `probs = softmax(x)` (kept for backward). A target outside [0, C)
+   * gives a NaN loss for that row.
+   */
+  crossEntropy?(x: View, targets: View, losses: BufferHandle, probs: BufferHandle): void;
   /** In-place Adam/AdamW on contiguous float32 param, grad, m, v buffers. */
   adam?(
     param: BufferHandle,

@@ -97,6 +97,7 @@ function topoOrder(root: Tensor): Tensor[] {
     if (top[1] < inputs.length) {
       const next = inputs[top[1]++];
       if (next.requiresGrad && !seen.has(next)) {
+        next._checkGraph(); // a freed intermediate must not pose as a leaf
         seen.add(next);
         stack.push([next, 0]);
       }
@@ -184,29 +185,9 @@ function run(root: Tensor, seed: Tensor, ownSeed: boolean, retain: boolean): voi
     if (owned.has(g)) g.dispose();
   }
   if (retain) return;
-  // Free the graph: intermediates a scope left alive for this backward go
-  // now; the root stays with its owner.
+  // Free the graph; intermediates a scope kept alive for it go now.
   for (const t of order) {
-    const saved = t._node ? [...t._graphRefs()] : [];
     t._releaseGraph();
-    for (const s of saved) if (s._graphOwned && !s.isLeaf) s.dispose();
-    if (t !== root && t._graphOwned && !t.isDisposed) t.dispose();
-  }
-}
-
-/** Frees the scope-left intermediates reachable from `root`'s graph. */
-export function freeGraph(root: Tensor): void {
-  const stack = [...root._graphRefs()];
-  const seen = new Set<Tensor>(stack);
-  while (stack.length > 0) {
-    const t = stack.pop()!;
-    if (!t._graphOwned || t.isDisposed) continue;
-    for (const r of t._graphRefs()) {
-      if (!seen.has(r)) {
-        seen.add(r);
-        stack.push(r);
-      }
-    }
-    t.dispose();
+    t._releaseHeld();
   }
 }

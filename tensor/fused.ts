@@ -10,6 +10,7 @@ import { noGrad, record } from "./autograd.ts";
 import { _empty as empty, _requireFloat, _sameBackend } from "./ops.ts";
 import { fmtShape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
+import { arange } from "./factories.ts";
 
 /**
  * `x·Wᵀ + b` over any leading dims of x: PyTorch's `F.linear`. No gradient
@@ -118,4 +119,147 @@ export function adamComposed(
   const denom = t(t(t(v.sqrt()).div(Math.sqrt(a.bias2))).add(a.eps));
   param.assign(t(param.sub(t(t(m.div(denom)).mul(a.lr / a.bias1)))));
   for (const x of tmp) x.dispose();
+}
+
+/**
+ * The LoRA linear, `x·Wᵀ + b + scaling·(x·Aᵀ)·Bᵀ`, as one op: one node
+ * whose backward forms only the gradients that are needed (dx, dA, dB for a
+ * frozen base), never the frozen W's, and never materialises B·A.
+ *
+ * @param x Input [..., in].
+ * @param w Base weight [out, in] (usually frozen).
+ * @param b Base bias [out] or null.
+ * @param a Down-projection A [r, in].
+ * @param bUp Up-projection B [out, r].
+ * @param scaling The adapter's multiplier (alpha / r).
+ * @returns [..., out].
+ * @throws {RangeError} when the shapes do not fit.
+ * @example
+ * ```ts
+ * import { loraLinear, ones, zeros } from "../mod.ts";
+ * const y = loraLinear(ones([2, 3]), ones([4, 3]), null, ones([1, 3]), zeros([4, 1]), 2);
+ * ```
+ */
+export function loraLinear(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  a: Tensor,
+  bUp: Tensor,
+  scaling: number,
+): Tensor {
+  for (const t of [x, w, a, bUp, ...(b ? [b] : [])]) {
+    _requireFloat(t, "loraLinear()");
+    _sameBackend(x, t, "loraLinear");
+  }
+  const K = x.shape[x.ndim - 1], N = w.shape[0], r = a.shape[0];
+  if (
+    w.ndim !== 2 || w.shape[1] !== K || a.ndim !== 2 || a.shape[1] !== K ||
+    bUp.ndim !== 2 || bUp.shape[0] !== N || bUp.shape[1] !== r ||
+    (b && (b.ndim !== 1 || b.shape[0] !== N))
+  ) {
+    throw new RangeError(
+      `loraLinear(): input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}, A ${
+        fmtShape(a.shape)
+      }, B ${fmtShape(bUp.shape)} and bias ${b ? fmtShape(b.shape) : "none"} do not fit`,
+    );
+  }
+  const [out, down] = noGrad(() => {
+    const x2 = x.reshape([-1, K]);
+    const M = x2.shape[0];
+    let y: Tensor, d: Tensor;
+    const fused = x._backend.fused?.loraLinear;
+    if (fused) {
+      y = empty([M, N], "float32", x._backend);
+      d = empty([M, r], "float32", x._backend);
+      fused(
+        x2._view(),
+        w._view(),
+        b ? b._view() : null,
+        a._view(),
+        bUp._view(),
+        scaling,
+        y._storage.buffer,
+        d._storage.buffer,
+      );
+    } else {
+      d = linear(x2, a);
+      const ds = d.mul(scaling), base = linear(x2, w, b), up = linear(ds, bUp);
+      y = base.add(up);
+      for (const t of [ds, base, up]) t.dispose();
+    }
+    x2.dispose();
+    const r2 = y.reshape([...x.shape.slice(0, -1), N]);
+    y.dispose();
+    return [r2, d];
+  });
+  const inputs = b ? [x, w, a, bUp, b] : [x, w, a, bUp];
+  if (!inputs.some((t) => t.requiresGrad)) {
+    down.dispose();
+    return out;
+  }
+  return record(out, "loraLinear", inputs, { down, scaling });
+}
+
+/**
+ * Per-row cross-entropy of logits [n, C] against int32 targets [n], as one
+ * op (fused softmax + pick when the backend has it): `logsumexp(x) − x[t]`.
+ * Its backward is `softmax(x) − onehot(t)`, from the saved probabilities.
+ *
+ * @param logits [n, C] float32.
+ * @param targets [n] int32 class indices.
+ * @returns Losses [n].
+ * @throws {RangeError} when the shapes do not fit.
+ * @example
+ * ```ts
+ * import { crossEntropyRows, tensor } from "../mod.ts";
+ * const l = crossEntropyRows(tensor([[2, 0], [0, 2]]), tensor([0, 1], { dtype: "int32" }));
+ * ```
+ */
+export function crossEntropyRows(logits: Tensor, targets: Tensor): Tensor {
+  _requireFloat(logits, "crossEntropyRows()");
+  _sameBackend(logits, targets, "crossEntropyRows");
+  if (
+    logits.ndim !== 2 || targets.ndim !== 1 || targets.dtype !== "int32" ||
+    targets.shape[0] !== logits.shape[0]
+  ) {
+    throw new RangeError(
+      `crossEntropyRows(): logits ${fmtShape(logits.shape)} and ${targets.dtype} targets ${
+        fmtShape(targets.shape)
+      } do not fit (expected [n, C] and int32 [n])`,
+    );
+  }
+  const [n, c] = logits.shape;
+  const fused = logits._backend.fused?.crossEntropy;
+  const [losses, probs] = noGrad(() => {
+    const x = logits.contiguous();
+    let l: Tensor, p: Tensor;
+    if (fused) {
+      l = empty([n], "float32", x._backend);
+      p = empty([n, c], "float32", x._backend);
+      fused(x._view(), targets._view(), l._storage.buffer, p._storage.buffer);
+    } else {
+      const logp = x.logSoftmax(1), hot = _oneHot(targets, c);
+      const picked = logp.mul(hot), s = picked.sum(1);
+      l = s.neg();
+      p = logp.exp();
+      for (const t of [logp, hot, picked, s]) t.dispose();
+    }
+    x.dispose();
+    return [l, p];
+  });
+  if (!logits.requiresGrad) {
+    probs.dispose();
+    return losses;
+  }
+  return record(losses, "crossEntropy", [logits], { probs, targets });
+}
+
+/** onehot(t) [n, C] as float32 0/1, from primitives. */
+export function _oneHot(targets: Tensor, c: number): Tensor {
+  const classes = arange(0, c, 1, { backend: targets.backend }).reshape([1, c]);
+  const t = targets.float(), col = t.reshape([-1, 1]);
+  const hot = col.eq(classes);
+  for (const x of [classes, t, col]) x.dispose();
+  return hot;
 }

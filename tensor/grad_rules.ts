@@ -11,6 +11,7 @@ import type { Tensor } from "./tensor.ts";
 import { zeros } from "./factories.ts";
 import { where } from "./ops.ts";
 import { sumToShape } from "./autograd.ts";
+import { _oneHot } from "./fused.ts";
 
 /** What a rule sees of the op it differentiates. */
 export interface GradContext {
@@ -158,6 +159,27 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const acc = zeros(rows, { backend: g.backend });
     acc._scatterAdd(index, src);
     return [dim === 0 ? acc : acc.transpose(0, dim)];
+  },
+  loraLinear: (g, c) => {
+    // inputs: x, W, A, B[, bias]; gradients only where needed (a frozen W
+    // costs nothing), and B·A is never formed.
+    const [x, w, a, bUp] = c.inputs;
+    const { down, scaling } = c.saved as { down: Tensor; scaling: number };
+    const K = x.shape[x.ndim - 1], N = w.shape[0];
+    const g2 = g.reshape([-1, N]), x2 = x.reshape([-1, K]);
+    const gd = c.needs[0] || c.needs[2] ? g2.matmul(bUp).mul(scaling) : null;
+    return [
+      c.needs[0] ? g2.matmul(w).add(gd!.matmul(a)).reshape(x.shape) : null,
+      c.needs[1] ? t2(g2).matmul(x2) : null,
+      c.needs[2] ? t2(gd!).matmul(x2) : null,
+      c.needs[3] ? t2(g2).matmul(down).mul(scaling) : null,
+      c.needs[4] ? g2.sum(0) : null,
+    ];
+  },
+  crossEntropy: (g, c) => {
+    const { probs, targets } = c.saved as { probs: Tensor; targets: Tensor };
+    const hot = _oneHot(targets, probs.shape[1]);
+    return [probs.sub(hot).mul(g.unsqueeze(1))];
   },
   linear: (g, c) => {
     const [x, w] = c.inputs;

@@ -53,8 +53,10 @@ export interface Freeable {
   readonly isDisposed: boolean;
   /** Tensors its autograd graph still needs (inputs and saved values). */
   _graphRefs(): Iterable<Freeable>;
-  /** Set when a scope left it alive for backward() to free. */
-  _graphOwned: boolean;
+  /** How many returned graphs a scope left this alive for. */
+  _graphOwners: number;
+  /** Holds `t` alive for this tensor's graph until backward() or dispose(). */
+  _hold(t: Freeable): void;
 }
 
 const scopes: Set<Freeable>[] = [];
@@ -107,9 +109,9 @@ function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
   }
 }
 
-function graphReach(roots: Set<unknown>): Set<Freeable> {
+function graphReach(root: Freeable): Set<Freeable> {
   const seen = new Set<Freeable>();
-  const stack = [...roots] as Freeable[];
+  const stack = [root];
   while (stack.length > 0) {
     const t = stack.pop()!;
     for (const r of t._graphRefs()) {
@@ -154,17 +156,18 @@ export function scope<T>(fn: () => T): T {
   }
   const out = new Set<unknown>();
   collect(result, out, new Set());
-  // Intermediates that a returned tensor's graph still needs stay alive:
-  // backward() frees them once it has used them (or an outer scope does).
-  const needed = graphReach(out);
+  // Intermediates that a returned tensor's graph still needs stay alive,
+  // counted per returned tensor: its backward() or dispose() lets them go.
+  for (const root of out as Set<Freeable>) {
+    for (const t of graphReach(root)) {
+      if (mine.has(t) && !out.has(t) && !kept.has(t) && !t.isDisposed) root._hold(t);
+    }
+  }
   const parent = scopes[scopes.length - 1];
   for (const t of mine) {
     if (t.isDisposed || kept.has(t)) continue;
-    if (out.has(t)) parent?.add(t);
-    else if (needed.has(t)) {
-      t._graphOwned = true;
-      parent?.add(t);
-    } else t.dispose();
+    if (out.has(t) || t._graphOwners > 0) parent?.add(t);
+    else t.dispose();
   }
   return result;
 }

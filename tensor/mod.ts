@@ -11,7 +11,7 @@ export { cat, stack, where } from "./ops_public.ts";
 export { manualSeed } from "./random.ts";
 export { noGrad } from "./autograd.ts";
 export { keep, memory, scope } from "./memory.ts";
-export { adamUpdate, linear } from "./fused.ts";
+export { adamUpdate, crossEntropyRows, linear, loraLinear } from "./fused.ts";
 export { assertClose } from "./assert_close.ts";
 export type { CloseOptions, CloseValues } from "./assert_close.ts";
 export type { GradNode } from "./autograd.ts";

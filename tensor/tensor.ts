@@ -7,7 +7,7 @@
  */
 import type { Backend, DType, TypedArray, UnaryOp, View } from "../backends/backend.ts";
 import { initBackend } from "../backends/registry.ts";
-import { backward, freeGraph, type GradNode } from "./autograd.ts";
+import { backward, type GradNode } from "./autograd.ts";
 import { type Storage, track, untrack } from "./memory.ts";
 import { contiguousStrides, fmtShape, isContiguous, numel } from "./shape.ts";
 import * as ops from "./ops.ts";
@@ -126,8 +126,20 @@ export class Tensor {
     this.#node = node;
     this.#requiresGrad = true;
   }
-  /** Internal: set when a scope left this alive for backward() to free. */
-  _graphOwned = false;
+  /** Internal: how many returned graphs a scope left this alive for. */
+  _graphOwners = 0;
+  #held: Tensor[] = [];
+  /** Internal: keeps `t` alive for this tensor's graph (see `scope`). */
+  _hold(t: Tensor): void {
+    t._graphOwners++;
+    this.#held.push(t);
+  }
+  /** Internal: lets go of what `_hold` kept; frees what nothing else holds. */
+  _releaseHeld(): void {
+    const held = this.#held;
+    this.#held = [];
+    for (const t of held) if (--t._graphOwners === 0 && !t.isDisposed) t.dispose();
+  }
   /** Internal: tensors this tensor's graph node still needs. */
   *_graphRefs(): Iterable<Tensor> {
     if (!this.#node) return;
@@ -182,7 +194,7 @@ export class Tensor {
     if (this.#disposed) return;
     this.#disposed = true;
     // Intermediates a scope left alive for this tensor's backward() go with it.
-    if (this.#node && !this._graphOwned) freeGraph(this);
+    this._releaseHeld();
     // The graph node stays: a disposed intermediate still links its inputs
     // to the ops that consumed it.
     this.grad?.dispose();
