@@ -6,7 +6,7 @@
  * @module
  */
 
-import { noGrad, type Tensor, zeros } from "../tensor/mod.ts";
+import { loraLinear, noGrad, type Tensor, zeros } from "../tensor/mod.ts";
 import {
   Dropout,
   Identity,
@@ -179,6 +179,12 @@ export class LoraLinear extends Module {
   override forward(x: Tensor): Tensor {
     const y = this.base.forward(x);
     if (this.#merged || !this.#enabled) return y;
+    if (!(this.dropout instanceof Dropout) || !this.dropout.training) {
+      // No dropout on the adapter's input: one fused op, whose backward forms
+      // only dx, dA and dB (nothing for the frozen W, never B·A).
+      const b = this.base.bias;
+      return loraLinear(x, this.base.weight, b ?? null, this.loraA, this.loraB, this.scaling);
+    }
     const h = this.dropout.forward(x);
     const down = _linearAnyDims(h, this.loraA, null);
     let up = _linearAnyDims(down, this.loraB, null);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Tensor, tensor } from "../tensor/mod.ts";
+import { crossEntropyRows, type Tensor } from "../tensor/mod.ts";
 import { _checkFloat, _checkIndexRange, _fmt } from "./_checks.ts";
 
 /**
@@ -120,16 +120,11 @@ export function crossEntropy(
   const c = logits.shape[logits.ndim - 1];
   _checkIndexRange("crossEntropy: target", targets, c);
   const n = targets.size;
-  const logp = logits.reshape([n, c]).logSoftmax(1);
-  const classes = tensor(Float32Array.from({ length: c }, (_, i) => i), {
-    shape: [1, c],
-    backend: logits.backend,
-  });
-  const t = targets.reshape([n, 1]).float();
-  const oneHot = t.eq(classes);
-  t.dispose();
-  classes.dispose();
-  const picked = logp.mul(oneHot).sum(1).neg();
+  // One fused op (softmax + pick) whose backward is softmax − onehot.
+  const rows = logits.reshape([n, c]), t = targets.reshape([n]);
+  // `t` stays: the op's backward reads it (a scope or the caller frees it).
+  const picked = crossEntropyRows(rows, t);
+  rows.dispose();
   if (opts.reduction === "none") return picked.reshape(lead);
   return _reduce(picked, opts.reduction);
 }

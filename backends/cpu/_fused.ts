@@ -101,3 +101,91 @@ export function adamScalar(
     p[i] = pi - step * (m[i] / denom);
   }
 }
+
+/** Row-wise cross-entropy with softmax probabilities (see FusedOps). */
+export function crossEntropyRows(
+  x: View,
+  targets: View,
+  losses: Float32Array,
+  probs: Float32Array,
+): void {
+  const [xs, off, r, c] = rows(x);
+  const ts = targets.buffer as Int32Array, tst = targets.strides[0] ?? 0;
+  for (let i = 0; i < r; i++) {
+    const base = off + i * c, ob = i * c;
+    let m = -Infinity;
+    for (let j = 0; j < c; j++) m = Math.max(m, xs[base + j]);
+    let s = 0;
+    for (let j = 0; j < c; j++) {
+      const e = Math.exp(xs[base + j] - m);
+      probs[ob + j] = e;
+      s += e;
+    }
+    for (let j = 0; j < c; j++) probs[ob + j] /= s;
+    const t = ts[targets.offset + i * tst];
+    losses[i] = t >= 0 && t < c ? m + Math.log(s) - xs[base + t] : NaN;
+  }
+}
+
+/**
+ * The LoRA linear in plain loops: out = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ, down = x·Aᵀ.
+ * `gemm(M, N, K, A, rsA, csA, B, rsB, csB, C, accumulate)` is the matmul to
+ * use (the SIMD one, or the scalar loops).
+ */
+export function loraLinearWith(
+  gemm: Gemm,
+  x: View,
+  w: View,
+  b: View | null,
+  a: View,
+  bUp: View,
+  scaling: number,
+  out: Float32Array,
+  down: Float32Array,
+  scaledDown: Float32Array,
+): void {
+  const [M, K] = x.shape, N = w.shape[0], r = a.shape[0];
+  const xs = x.buffer as Float32Array, [rsX, csX] = x.strides;
+  gemm(M, r, K, xs, x.offset, rsX, csX, a, true, down, false);
+  if (b) {
+    const bs = b.buffer as Float32Array, st = b.strides[0];
+    for (let j = 0; j < N; j++) out[j] = bs[b.offset + j * st];
+    for (let i = 1; i < M; i++) out.copyWithin(i * N, 0, N);
+  }
+  gemm(M, N, K, xs, x.offset, rsX, csX, w, true, out, b !== null);
+  for (let i = 0; i < M * r; i++) scaledDown[i] = down[i] * scaling;
+  gemm(M, N, r, scaledDown, 0, r, 1, bUp, true, out, true);
+}
+
+/**
+ * C[M,N] (+)= A·op(B) where op(B) is B's view read transposed when
+ * `transposeB` (so a weight [N, K] serves as [K, N] without a copy).
+ */
+export type Gemm = (
+  M: number,
+  N: number,
+  K: number,
+  a: Float32Array,
+  oa: number,
+  rsA: number,
+  csA: number,
+  b: View,
+  transposeB: boolean,
+  c: Float32Array,
+  accumulate: boolean,
+) => void;
+
+/** The scalar-loop {@link Gemm}. */
+export const gemmScalar: Gemm = (M, N, K, a, oa, rsA, csA, b, tB, c, acc) => {
+  if (scratch.length < K * N) scratch = new Float32Array(K * N);
+  const [r0, r1] = b.strides;
+  const rsB = tB ? r1 : r0, csB = tB ? r0 : r1;
+  const bs = b.buffer as Float32Array;
+  if (!acc) {
+    matmulScalar(M, N, K, a, oa, rsA, csA, bs, b.offset, rsB, csB, c, 0, scratch);
+    return;
+  }
+  const tmp = new Float32Array(M * N);
+  matmulScalar(M, N, K, a, oa, rsA, csA, bs, b.offset, rsB, csB, tmp, 0, scratch);
+  for (let i = 0; i < M * N; i++) c[i] += tmp[i];
+};

@@ -27,7 +27,16 @@ import {
   UNARY,
   walk3,
 } from "./_kernels.ts";
-import { adamScalar, linearScalar, logSoftmaxRows, softmaxRows } from "./_fused.ts";
+import {
+  adamScalar,
+  crossEntropyRows,
+  type Gemm,
+  gemmScalar,
+  linearScalar,
+  logSoftmaxRows,
+  loraLinearWith,
+  softmaxRows,
+} from "./_fused.ts";
 import * as simd from "./_simd.ts";
 
 /** Options of {@link CpuBackend}. */
@@ -79,6 +88,26 @@ export class CpuBackend implements Backend {
     this.fused = {
       linear: (x, w, b, out) => this.#linear(x, w, b, arr(out) as Float32Array),
       softmax: (x, out) => softmaxRows(x, arr(out) as Float32Array),
+      crossEntropy: (x, t, losses, probs) =>
+        crossEntropyRows(x, t, arr(losses) as Float32Array, arr(probs) as Float32Array),
+      loraLinear: (x, w, b, a, bUp, s, out, down) => {
+        const M = x.shape[0], r = a.shape[0];
+        const tmp = this.alloc(M * r, "float32") as Float32Array;
+        const gemm = this.simd ? this.#gemmSimd : gemmScalar;
+        loraLinearWith(
+          gemm,
+          x,
+          w,
+          b,
+          a,
+          bUp,
+          s,
+          arr(out) as Float32Array,
+          arr(down) as Float32Array,
+          tmp,
+        );
+        this.free(tmp);
+      },
       logSoftmax: (x, out) => logSoftmaxRows(x, arr(out) as Float32Array),
       adam: (p, g, m, v, n, args) =>
         simd.tryAdam(
@@ -277,6 +306,29 @@ export class CpuBackend implements Backend {
     const bsA = a.strides.slice(0, nd - 2), bsB = b.strides.slice(0, nd - 2);
     walk3(a.shape.slice(0, nd - 2), bsA, a.offset, bsB, b.offset, ZERO, 0, one);
   }
+
+  /** The SIMD {@link Gemm} (heap buffers), scalar loops otherwise. */
+  #gemmSimd: Gemm = (M, N, K, a, oa, rsA, csA, b, tB, c, acc) => {
+    const [r0, r1] = b.strides;
+    const bs = arr(b.buffer) as Float32Array;
+    const done = simd.gemm(
+      M,
+      N,
+      K,
+      a,
+      oa,
+      rsA,
+      csA,
+      bs,
+      b.offset,
+      tB ? r1 : r0,
+      tB ? r0 : r1,
+      c,
+      0,
+      acc,
+    );
+    if (!done) gemmScalar(M, N, K, a, oa, rsA, csA, b, tB, c, acc);
+  };
 
   #linear(x: View, w: View, b: View | null, out: Float32Array): void {
     const [M, K] = x.shape, N = w.shape[0];
