@@ -17,6 +17,7 @@ import {
   uniformParameter,
 } from "../nn/mod.ts";
 import { _linearAnyDims } from "../nn/linear.ts";
+import { _checkFloat, _checkLastDim } from "../nn/_checks.ts";
 
 /**
  * How `loraA` starts.
@@ -177,14 +178,16 @@ export class LoraLinear extends Module {
    * @throws {RangeError} When `x`'s last dimension is not `inFeatures`.
    */
   override forward(x: Tensor): Tensor {
-    const y = this.base.forward(x);
-    if (this.#merged || !this.#enabled) return y;
+    if (this.#merged || !this.#enabled) return this.base.forward(x);
     if (!(this.dropout instanceof Dropout) || !this.dropout.training) {
+      _checkFloat("Linear", x);
+      _checkLastDim("Linear", x, this.base.inFeatures, "inFeatures");
       // No dropout on the adapter's input: one fused op, whose backward forms
       // only dx, dA and dB (nothing for the frozen W, never B·A).
       const b = this.base.bias;
       return loraLinear(x, this.base.weight, b ?? null, this.loraA, this.loraB, this.scaling);
     }
+    const y = this.base.forward(x);
     const h = this.dropout.forward(x);
     const down = _linearAnyDims(h, this.loraA, null);
     let up = _linearAnyDims(down, this.loraB, null);
