@@ -1,5 +1,7 @@
 /**
- * Host side of batched matmul and the fused linear layer.
+ * Host side of batched matmul, the fused linear layer and the fused LoRA
+ * linear (three dispatches into one encoder: the down projection, the base
+ * linear, then the adapter product accumulated into the output).
  *
  * @module
  */
@@ -48,6 +50,7 @@ function run(
   b: Operand,
   bias: { handle: GpuBuffer; offset: number; stride: number } | null,
   out: GpuBuffer,
+  alpha: number | null = null,
 ): void {
   const { m, n, k } = dims;
   const batches = numel(batch.shape);
@@ -55,9 +58,10 @@ function run(
   checkCapacity(out, batches * m * n, "matmul output");
   const variant = matmulVariant(m, n, k);
   const nb = batch.shape.length;
+  const acc = alpha !== null;
   const kernel = ctx.kernel(
-    `matmul:${variant}:${dtype}:${nb}:${bias !== null}`,
-    () => matmulSource(dtype, nb, variant, bias !== null),
+    `matmul:${variant}:${dtype}:${nb}:${bias !== null}:${acc}`,
+    () => matmulSource(dtype, nb, variant, bias !== null, acc),
   );
   const binds: Binding[] = [a.handle, b.handle, ...(bias ? [bias.handle] : []), out]
     .map((h) => ({ gpu: h.gpu, bytes: h.bytes }));
@@ -71,7 +75,7 @@ function run(
   for (let first = 0; first < batches; first += maxDim) {
     const count = Math.min(maxDim, batches - first);
     const meta = new Meta().u32(m, n, k, first).i32(a.offset, b.offset, a.rs, a.cs, b.rs, b.cs)
-      .i32(bias?.offset ?? 0, bias?.stride ?? 0);
+      .i32(bias?.offset ?? 0, bias?.stride ?? 0).f32(alpha ?? 1);
     if (meta.length !== MATMUL_SCALARS) throw new Error("webgpu: matmul parameter layout");
     meta.u32(...batch.shape).i32(...batch.a, ...batch.b);
     ctx.dispatch(kernel, meta.finish(), binds, [gx, gy, count]);
@@ -117,6 +121,55 @@ export function matmul(ctx: GpuContext, a: View, b: View, out: BufferHandle): vo
   );
 }
 
+/** Validated operands of `x · wᵀ + bias`, ready for {@link run}. */
+interface LinearPlan {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly x: Operand;
+  readonly w: Operand;
+  readonly bias: { handle: GpuBuffer; offset: number; stride: number } | null;
+}
+
+/** Checks x [..., K] (rows evenly spaced), w [N, K] and bias [N]. */
+function planLinear(x: View, w: View, bias: View | null, what: string): LinearPlan {
+  const xh = checkView(x, `${what} x`);
+  const wh = checkView(w, `${what} w`, x.dtype);
+  if (x.shape.length < 1 || w.shape.length !== 2) {
+    throw new Error(`webgpu: ${what} needs x [..., K] and w [N, K]`);
+  }
+  const last = x.shape.length - 1;
+  const k = x.shape[last];
+  const [n, k2] = w.shape;
+  if (k !== k2) throw new Error(`webgpu: ${what} K differs (${k} vs ${k2})`);
+  const lead = coalesce(x.shape.slice(0, last), [x.strides.slice(0, last)]);
+  if (lead.shape.length > 1) throw new Error(`webgpu: ${what} rows must be evenly spaced`);
+  const m = numel(lead.shape);
+  if (m * n > 0 && k > 0) {
+    checkBounds(x, xh, `${what} x`);
+    checkBounds(w, wh, `${what} w`);
+  }
+  let b = null;
+  if (bias) {
+    const bh = checkView(bias, `${what} bias`, x.dtype);
+    if (bias.shape.length !== 1 || bias.shape[0] !== n) {
+      throw new Error(`webgpu: ${what} bias must be [${n}], got [${bias.shape}]`);
+    }
+    if (m * n > 0) checkBounds(bias, bh, `${what} bias`);
+    b = { handle: bh, offset: bias.offset, stride: bias.strides[0] };
+  }
+  return {
+    m,
+    n,
+    k,
+    x: { handle: xh, offset: x.offset, rs: lead.strides[0][0] ?? 0, cs: x.strides[last] },
+    w: { handle: wh, offset: w.offset, rs: w.strides[1], cs: w.strides[0] },
+    bias: b,
+  };
+}
+
+const NO_BATCH = { shape: [], a: [], b: [] };
+
 /** `out = x · wᵀ + bias` for x [..., K] (rows evenly spaced), w [N, K]. */
 export function linear(
   ctx: GpuContext,
@@ -125,40 +178,60 @@ export function linear(
   bias: View | null,
   out: BufferHandle,
 ): void {
-  const xh = checkView(x, "linear x");
-  const wh = checkView(w, "linear w", x.dtype);
-  if (x.shape.length < 1 || w.shape.length !== 2) {
-    throw new Error("webgpu: linear needs x [..., K] and w [N, K]");
+  const p = planLinear(x, w, bias, "linear");
+  const o = gpuBuffer(out);
+  run(ctx, x.dtype, p, NO_BATCH, p.x, p.w, p.bias, o);
+}
+
+/**
+ * The LoRA linear `out = x·Wᵀ + b + scaling·(x·Aᵀ)·Bᵀ`, also writing
+ * `down = x·Aᵀ` [M, r]. Everything is checked before anything is recorded;
+ * then three dispatches go into the pending encoder: the down projection
+ * (the skinny kernel for r ≤ 16), the base linear with its bias, and the
+ * accumulating matmul adding `(scaling·down)·Bᵀ` into `out` in place.
+ */
+export function loraLinear(
+  ctx: GpuContext,
+  x: View,
+  w: View,
+  bias: View | null,
+  a: View,
+  bUp: View,
+  scaling: number,
+  out: BufferHandle,
+  down: BufferHandle,
+): void {
+  checkView(x, "loraLinear x", "float32");
+  const base = planLinear(x, w, bias, "loraLinear");
+  const dn = planLinear(x, a, null, "loraLinear down");
+  const { m, n } = base, r = dn.n;
+  const bh = checkView(bUp, "loraLinear B", "float32");
+  if (bUp.shape.length !== 2 || bUp.shape[0] !== n || bUp.shape[1] !== r) {
+    throw new Error(`webgpu: loraLinear B must be [${n}, ${r}], got [${bUp.shape}]`);
   }
-  const last = x.shape.length - 1;
-  const k = x.shape[last];
-  const [n, k2] = w.shape;
-  if (k !== k2) throw new Error(`webgpu: linear K differs (${k} vs ${k2})`);
-  const lead = coalesce(x.shape.slice(0, last), [x.strides.slice(0, last)]);
-  if (lead.shape.length > 1) throw new Error("webgpu: linear rows must be evenly spaced");
-  const m = numel(lead.shape);
-  if (m * n === 0) return;
-  if (k > 0) {
-    checkBounds(x, xh, "linear x");
-    checkBounds(w, wh, "linear w");
-  }
-  let b = null;
-  if (bias) {
-    const bh = checkView(bias, "linear bias", x.dtype);
-    if (bias.shape.length !== 1 || bias.shape[0] !== n) {
-      throw new Error(`webgpu: linear bias must be [${n}], got [${bias.shape}]`);
+  if (m * n > 0 && r > 0) checkBounds(bUp, bh, "loraLinear B");
+  const o = gpuBuffer(out), d = gpuBuffer(down);
+  if (o === d) throw new Error("webgpu: loraLinear out and down must be different buffers");
+  checkCapacity(o, m * n, "loraLinear output");
+  checkCapacity(d, m * r, "loraLinear down");
+  for (const v of [x, w, a, bUp, ...(bias ? [bias] : [])]) {
+    const h = gpuBuffer(v.buffer);
+    if ((h === o && m * n > 0) || (h === d && m * r > 0)) {
+      throw new Error("webgpu: loraLinear outputs must not alias its inputs");
     }
-    checkBounds(bias, bh, "linear bias");
-    b = { handle: bh, offset: bias.offset, stride: bias.strides[0] };
   }
+  run(ctx, "float32", dn, NO_BATCH, dn.x, dn.w, null, d);
+  run(ctx, "float32", base, NO_BATCH, base.x, base.w, base.bias, o);
+  if (r === 0) return;
   run(
     ctx,
-    x.dtype,
-    { m, n, k },
-    { shape: [], a: [], b: [] },
-    { handle: xh, offset: x.offset, rs: lead.strides[0][0] ?? 0, cs: x.strides[last] },
-    { handle: wh, offset: w.offset, rs: w.strides[1], cs: w.strides[0] },
-    b,
-    gpuBuffer(out),
+    "float32",
+    { m, n, k: r },
+    NO_BATCH,
+    { handle: d, offset: 0, rs: r, cs: 1 },
+    { handle: bh, offset: bUp.offset, rs: bUp.strides[1], cs: bUp.strides[0] },
+    null,
+    o,
+    scaling,
   );
 }

@@ -1,5 +1,6 @@
 /**
- * Host side of reductions and the fused row softmax / log-softmax.
+ * Host side of reductions, the fused row softmax / log-softmax and the
+ * fused row cross-entropy.
  *
  * @module
  */
@@ -8,7 +9,12 @@ import type { BufferHandle, ReduceOp, View } from "../backend.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { grid2d } from "./limits.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
-import { reduceSource, type ReduceVariant, softmaxSource } from "./wgsl_reduce.ts";
+import {
+  crossEntropySource,
+  reduceSource,
+  type ReduceVariant,
+  softmaxSource,
+} from "./wgsl_reduce.ts";
 
 /** Reductions at least this long get a workgroup per output. */
 export const GROUP_REDUCE_MIN = 256;
@@ -87,5 +93,50 @@ export function softmax(ctx: GpuContext, x: View, out: BufferHandle, log: boolea
   ctx.dispatch(kernel, meta.finish(), [
     { gpu: xb.gpu, bytes: xb.bytes },
     { gpu: ob.gpu, bytes: ob.bytes },
+  ], [gx, gy, 1]);
+}
+
+/**
+ * Row cross-entropy of logits x [rows, C] against int32 targets [rows]:
+ * one dispatch writing `probs = softmax(x)` [rows, C] and `losses` [rows]
+ * (NaN where a target is outside [0, C)).
+ */
+export function crossEntropy(
+  ctx: GpuContext,
+  x: View,
+  targets: View,
+  losses: BufferHandle,
+  probs: BufferHandle,
+): void {
+  const xb = checkView(x, "crossEntropy logits", "float32");
+  const tb = checkView(targets, "crossEntropy targets", "int32");
+  if (x.shape.length !== 2 || targets.shape.length !== 1 || targets.shape[0] !== x.shape[0]) {
+    throw new Error(
+      `webgpu: crossEntropy needs logits [rows, C] and targets [rows], got [${x.shape}] and ` +
+        `[${targets.shape}]`,
+    );
+  }
+  const [rows, cols] = x.shape;
+  const lb = gpuBuffer(losses), pb = gpuBuffer(probs);
+  if (lb === pb) throw new Error("webgpu: crossEntropy losses and probs must differ");
+  if (rows === 0) return;
+  checkBounds(targets, tb, "crossEntropy targets");
+  if (cols > 0) checkBounds(x, xb, "crossEntropy logits");
+  checkCapacity(lb, rows, "crossEntropy losses");
+  checkCapacity(pb, rows * cols, "crossEntropy probs");
+  for (const h of [xb, tb]) {
+    if (h === lb || (h === pb && cols > 0)) {
+      throw new Error("webgpu: crossEntropy outputs must not alias its inputs");
+    }
+  }
+  const kernel = ctx.kernel("crossEntropy", crossEntropySource);
+  const meta = new Meta().u32(rows, cols).i32(x.offset, x.strides[0], x.strides[1])
+    .i32(targets.offset, targets.strides[0]);
+  const [gx, gy] = grid2d(rows, ctx.maxGroupsPerDim);
+  ctx.dispatch(kernel, meta.finish(), [
+    { gpu: xb.gpu, bytes: xb.bytes },
+    { gpu: tb.gpu, bytes: tb.bytes },
+    { gpu: lb.gpu, bytes: lb.bytes },
+    { gpu: pb.gpu, bytes: pb.bytes },
   ], [gx, gy, 1]);
 }

@@ -37,8 +37,8 @@ import { GpuContext } from "./gpu_context.ts";
 import { gpuBuffer } from "./meta.ts";
 import { adam, binary, cast, copy, unary, where } from "./ops_elementwise.ts";
 import { gather, scatterAdd } from "./ops_index.ts";
-import { linear, matmul } from "./ops_matmul.ts";
-import { reduce, softmax } from "./ops_reduce.ts";
+import { linear, loraLinear, matmul } from "./ops_matmul.ts";
+import { crossEntropy, reduce, softmax } from "./ops_reduce.ts";
 
 /** Hint printed when no adapter is found. */
 export const NO_ADAPTER_HINT: string = "webgpu: no WebGPU adapter is available " +
@@ -62,7 +62,7 @@ export class WebGpuBackend implements Backend {
   readonly name = "webgpu";
   /** The scheduler (pipelines, batching, pool, errors). */
   readonly ctx: GpuContext;
-  /** Fused fast paths: linear, softmax, logSoftmax, adam. */
+  /** Fused fast paths: linear, loraLinear, softmax, logSoftmax, crossEntropy, adam. */
   readonly fused: FusedOps;
 
   /**
@@ -78,6 +78,19 @@ export class WebGpuBackend implements Backend {
         ctx.check();
         linear(ctx, x, w, b, out);
       },
+      loraLinear: (
+        x: View,
+        w: View,
+        b: View | null,
+        a: View,
+        bUp: View,
+        scaling: number,
+        out: BufferHandle,
+        down: BufferHandle,
+      ) => {
+        ctx.check();
+        loraLinear(ctx, x, w, b, a, bUp, scaling, out, down);
+      },
       softmax: (x: View, out: BufferHandle) => {
         ctx.check();
         softmax(ctx, x, out, false);
@@ -85,6 +98,10 @@ export class WebGpuBackend implements Backend {
       logSoftmax: (x: View, out: BufferHandle) => {
         ctx.check();
         softmax(ctx, x, out, true);
+      },
+      crossEntropy: (x: View, targets: View, losses: BufferHandle, probs: BufferHandle) => {
+        ctx.check();
+        crossEntropy(ctx, x, targets, losses, probs);
       },
       adam: (
         param: BufferHandle,

@@ -1,12 +1,18 @@
 /**
  * WGSL templates of batched matmul (and the fused linear, which is matmul
- * plus a bias row).
+ * plus a bias row, and the accumulating variant the fused LoRA linear adds
+ * its adapter product with).
  *
  * Parameter words: `[0] M, [1] N, [2] K, [3] first batch of this dispatch,
  * [4] a offset, [5] b offset, [6] a row stride, [7] a col stride, [8] b row
- * stride, [9] b col stride, [10] bias offset, [11] bias stride`, then batch
- * `shape[nb]`, a batch `strides[nb]`, b batch `strides[nb]`. The output is
- * contiguous `[batch, M, N]`.
+ * stride, [9] b col stride, [10] bias offset, [11] bias stride, [12] alpha
+ * (f32 bits)`, then batch `shape[nb]`, a batch `strides[nb]`, b batch
+ * `strides[nb]`. The output is contiguous `[batch, M, N]`.
+ *
+ * The `accumulate` variant computes `out += (alpha·a)·b` (float32 only):
+ * each element of a is scaled as it is read, so the sum is rounded exactly
+ * as a plain matmul of a pre-scaled a would be, then added to what `out`
+ * already holds — no temporary of the product.
  *
  * `tiled`: 64×64 output tiles, 16-deep K slices staged in workgroup memory,
  * 16×16 invocations computing 4×4 outputs each. `skinny`: one invocation per
@@ -29,7 +35,7 @@ export const TILE = 64;
 /** Shapes with N, K or M at most this take the skinny kernel. */
 export const SKINNY_MAX = 16;
 /** Words before the batch layout. */
-export const MATMUL_SCALARS = 12;
+export const MATMUL_SCALARS = 13;
 
 function batchBases(nb: number): string {
   const s = MATMUL_SCALARS;
@@ -50,14 +56,26 @@ function batchBases(nb: number): string {
   let sbn = bitcast<i32>(prm[9]);`;
 }
 
-/** Source of a matmul kernel for `nb` batch dims, with or without bias. */
+/**
+ * Source of a matmul kernel for `nb` batch dims, with or without bias, and
+ * either storing or (`accumulate`, float32) adding `(alpha·a)·b` to `out`.
+ */
 export function matmulSource(
   dtype: DType,
   nb: number,
   variant: MatmulVariant,
   bias: boolean,
+  accumulate = false,
 ): KernelSource {
   const t = wgslType(dtype);
+  if (accumulate && (dtype !== "float32" || bias)) {
+    throw new Error("webgpu: accumulating matmul is float32 without bias");
+  }
+  /** An element of a as the kernel uses it. */
+  const aRead = (idx: string) => accumulate ? `alpha * A[${idx}]` : `A[${idx}]`;
+  const alphaDecl = accumulate ? "\n  let alpha = bitcast<f32>(prm[12]);" : "";
+  /** Stores (or adds) `v` at output element `o`. */
+  const store = (o: string, v: string) => accumulate ? `out[${o}] += ${v};` : `out[${o}] = ${v};`;
   const bufs = [
     { name: "A", type: t, access: "read" as const },
     { name: "B", type: t, access: "read" as const },
@@ -79,16 +97,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= M * N) { return; }
   let z = wid.z + prm[3];
   let m = i / N;
-  let n = i % N;${batchBases(nb)}
+  let n = i % N;${batchBases(nb)}${alphaDecl}
   var ap = a_base + i32(m) * sam;
   var bp = b_base + i32(n) * sbn;
   var acc = ${t}(0);
   for (var k = 0u; k < K; k++) {
-    acc += A[ap] * B[bp];
+    acc += ${aRead("ap")} * B[bp];
     ap += sak;
     bp += sbk;
   }
-  out[z * M * N + i] = acc${biasAt("n")};
+  ${store("z * M * N + i", `acc${biasAt("n")}`)}
 }
 `;
     return { code, access };
@@ -103,7 +121,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
   let M = prm[0];
   let N = prm[1];
   let K = prm[2];
-  let z = wid.z + prm[3];${batchBases(nb)}
+  let z = wid.z + prm[3];${batchBases(nb)}${alphaDecl}
   let row0 = wid.y * ${TILE}u;
   let col0 = wid.x * ${TILE}u;
   let tx = lid3.x;
@@ -116,7 +134,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
       let ak = e % 16u;
       var av = ${t}(0);
       if (row0 + am < M && k0 + ak < K) {
-        av = A[a_base + i32(row0 + am) * sam + i32(k0 + ak) * sak];
+        av = ${aRead("a_base + i32(row0 + am) * sam + i32(k0 + ak) * sak")};
       }
       As[ak * ${TILE}u + am] = av;
       let bk = e / ${TILE}u;
@@ -145,7 +163,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     if (m >= M) { break; }
     for (var j = 0u; j < 4u; j++) {
       let n = col0 + tx * 4u + j;
-      if (n < N) { out[ob + m * N + n] = acc[i][j]${biasAt("n")}; }
+      if (n < N) { ${store("ob + m * N + n", `acc[i][j]${biasAt("n")}`)} }
     }
   }
 }

@@ -1,5 +1,6 @@
 /**
- * WGSL templates of reductions (sum, max, argmax) and row softmax.
+ * WGSL templates of reductions (sum, max, argmax), row softmax and the
+ * fused row cross-entropy.
  *
  * Reduce parameter words: `[0] outputs, [1] reduced count R, [2] offset`,
  * then kept `shape[k]`, kept `strides[k]`, reduced `shape[r]`, reduced
@@ -126,32 +127,15 @@ ${loop("lid", `${W}u`)}
   return { code, access };
 }
 
-/**
- * Row softmax / log-softmax, one workgroup per row. Words: `[0] rows,
- * [1] cols, [2] offset, [3] row stride, [4] col stride`; out is contiguous.
- */
-export function softmaxSource(log: boolean): KernelSource {
-  const W = WORKGROUP_SIZE;
+/** Row max then row sum of `exp(x − max)`, into `mx` and `total`. */
+function rowStats(W: number): string {
   const tree = (op: string) => `
   workgroupBarrier();
   for (var s = ${W / 2}u; s > 0u; s = s >> 1u) {
     if (lid < s) { sh[lid] = ${op}; }
     workgroupBarrier();
   }`;
-  const code = header([
-    { name: "xs", type: "f32", access: "read" },
-    { name: "out", type: "f32", access: "read_write" },
-  ]) + MATH + `
-var<workgroup> sh: array<f32, ${W}>;
-
-@compute @workgroup_size(${W})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= prm[0]) { return; }
-  let cols = prm[1];
-  let base = bitcast<i32>(prm[2]) + i32(row) * bitcast<i32>(prm[3]);
-  let cs = bitcast<i32>(prm[4]);
+  return `
   var m = neg_inf();
   for (var c = lid; c < cols; c += ${W}u) {
     let v = xs[base + i32(c) * cs];
@@ -168,13 +152,73 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   sh[lid] = sum;${tree("sh[lid] + sh[lid + s]")}
   let total = sh[0];
-  let lt = log_acc(total);
+  let lt = log_acc(total);`;
+}
+
+/** Entry point of a one-workgroup-per-row kernel; rows are `prm[0]`. */
+function rowMain(W: number, body: string): string {
+  return `
+var<workgroup> sh: array<f32, ${W}>;
+
+@compute @workgroup_size(${W})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= prm[0]) { return; }
+  let cols = prm[1];
+  let base = bitcast<i32>(prm[2]) + i32(row) * bitcast<i32>(prm[3]);
+  let cs = bitcast<i32>(prm[4]);${rowStats(W)}${body}
+}
+`;
+}
+
+/**
+ * Row softmax / log-softmax, one workgroup per row. Words: `[0] rows,
+ * [1] cols, [2] offset, [3] row stride, [4] col stride`; out is contiguous.
+ */
+export function softmaxSource(log: boolean): KernelSource {
+  const W = WORKGROUP_SIZE;
+  const code = header([
+    { name: "xs", type: "f32", access: "read" },
+    { name: "out", type: "f32", access: "read_write" },
+  ]) + MATH + rowMain(
+    W,
+    `
   let ob = row * cols;
   for (var c = lid; c < cols; c += ${W}u) {
     let z = xs[base + i32(c) * cs] - mx;
     out[ob + c] = ${log ? "z - lt" : "exp_acc(z) / total"};
-  }
-}
-`;
+  }`,
+  );
   return { code, access: ["read", "read_write"] };
+}
+
+/**
+ * Row cross-entropy, one workgroup per row: `probs = softmax(x)` and
+ * `losses[row] = log Σ exp(x − max) − (x[t] − max)` (NaN for a target
+ * outside [0, cols)). Words as {@link softmaxSource}, then `[5] targets
+ * offset, [6] targets stride`; probs and losses are contiguous.
+ */
+export function crossEntropySource(): KernelSource {
+  const W = WORKGROUP_SIZE;
+  const code = header([
+    { name: "xs", type: "f32", access: "read" },
+    { name: "tg", type: "i32", access: "read" },
+    { name: "losses", type: "f32", access: "read_write" },
+    { name: "probs", type: "f32", access: "read_write" },
+  ]) + MATH + rowMain(
+    W,
+    `
+  let ob = row * cols;
+  for (var c = lid; c < cols; c += ${W}u) {
+    probs[ob + c] = exp_acc(xs[base + i32(c) * cs] - mx) / total;
+  }
+  if (lid == 0u) {
+    let t = tg[bitcast<i32>(prm[5]) + i32(row) * bitcast<i32>(prm[6])];
+    var loss = nan_();
+    if (t >= 0 && u32(t) < cols) { loss = lt - (xs[base + t * cs] - mx); }
+    losses[row] = loss;
+  }`,
+  );
+  return { code, access: ["read", "read", "read_write", "read_write"] };
 }
