@@ -159,6 +159,14 @@ export class FuncBuilder {
   f32Load(offset = 0): this {
     return this.mem(0x2a, 2, offset);
   }
+  /** `i64.load` (used to copy two f32 bit-exactly). */
+  i64Load(offset = 0): this {
+    return this.mem(0x29, 2, offset);
+  }
+  /** `i64.store`. */
+  i64Store(offset = 0): this {
+    return this.mem(0x37, 2, offset);
+  }
   /** `i32.store`. */
   i32Store(offset = 0): this {
     return this.mem(0x36, 2, offset);
@@ -178,6 +186,10 @@ export class FuncBuilder {
   /** `v128.store`. */
   v128Store(offset = 0): this {
     return this.op(0xfd, 0x0b, 2, ...uleb(offset));
+  }
+  /** `v128.store64_lane`: stores 64-bit lane `lane` (0 or 1) of a v128. */
+  v128Store64Lane(lane: number, offset = 0): this {
+    return this.op(0xfd, 0x5b, 2, ...uleb(offset), lane);
   }
 
   // --- scalar arithmetic ----------------------------------------------------
@@ -209,6 +221,8 @@ export class FuncBuilder {
   i32And = (): this => this.op(0x71);
   /** `i32.shl`. */
   i32Shl = (): this => this.op(0x74);
+  /** `i32.shr_u`. */
+  i32ShrU = (): this => this.op(0x76);
   /** `f32.add`. */
   f32Add = (): this => this.op(0x92);
   /** `f32.sub`. */
@@ -229,6 +243,12 @@ export class FuncBuilder {
   f32Sqrt = (): this => this.op(0x91);
 
   // --- SIMD (f32x4) ---------------------------------------------------------
+  /**
+   * `i8x16.shuffle` written by f32 lanes: result lane i is lane `lanes[i]`
+   * of the concatenation (a, b) (0..3 from a, 4..7 from b).
+   */
+  f32x4Shuffle = (lanes: readonly number[]): this =>
+    this.simd(0x0d).op(...lanes.flatMap((l) => [0, 1, 2, 3].map((b) => 4 * l + b)));
   /** `f32x4.splat`. */
   f32x4Splat = (): this => this.simd(0x13);
   /** `f32x4.extract_lane`. */

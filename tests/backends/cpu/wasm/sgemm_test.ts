@@ -93,3 +93,99 @@ Deno.test("sgemm threaded == unthreaded, bit for bit", async () => {
   }
   K.setNumThreads(2);
 });
+
+interface StridedCase {
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  /** Extra elements per stored row (leading dimension = size + pad). */
+  pad: number;
+  /** Floats between a 64-byte boundary and each operand's first element. */
+  skew: number;
+  accumulate?: boolean;
+}
+
+/**
+ * sgemm on operands stored with padded leading dimensions at skewed
+ * addresses (A as [M,K] or [K,M], B as [K,N] or, NT, W [N,K]), checked
+ * against a float64 reference; returns C.
+ */
+function checkStrided(t: StridedCase): Float32Array {
+  const { M, N, K: k, transA, transB, pad, skew } = t;
+  const [rowsA, colsA] = transA ? [k, M] : [M, k];
+  const [rowsB, colsB] = transB ? [N, k] : [k, N];
+  const ldA = colsA + pad, ldB = colsB + pad, ldc = N + pad;
+  const nA = rowsA * ldA, nB = rowsB * ldB, nC = M * ldc;
+  const pa = K.alloc((nA + skew) * 4), pb = K.alloc((nB + skew) * 4);
+  const pc = K.alloc((nC + skew) * 4);
+  const a = pa + skew * 4, b = pb + skew * 4, c = pc + skew * 4;
+  const A = K.f32view(a, nA), B = K.f32view(b, nB), C = K.f32view(c, nC);
+  fill(A, 5 + M), fill(B, 6 + N), fill(C, 7);
+  const C0 = C.slice();
+  const [rsA, csA] = transA ? [1, ldA] : [ldA, 1];
+  const [rsB, csB] = transB ? [1, ldB] : [ldB, 1];
+  K.sgemm(M, N, k, a, rsA, csA, b, rsB, csB, c, ldc, !!t.accumulate);
+  let maxErr = 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < ldc; j++) {
+      if (j >= N) {
+        assert.equal(C[i * ldc + j], C0[i * ldc + j], "padding written");
+        continue;
+      }
+      let s = t.accumulate ? C0[i * ldc + j] : 0;
+      for (let p = 0; p < k; p++) {
+        s += A[i * rsA + p * csA] * B[p * rsB + j * csB];
+      }
+      maxErr = Math.max(maxErr, Math.abs(s - C[i * ldc + j]));
+    }
+  }
+  const out = C.slice();
+  K.free(pa), K.free(pb), K.free(pc);
+  assert.ok(
+    maxErr <= 1e-5 * Math.max(1, Math.sqrt(k)),
+    `err ${maxErr} ${JSON.stringify(t)}`,
+  );
+  return out;
+}
+
+Deno.test("sgemm NT and TN (transposing pack) at odd sizes, pads, offsets", () => {
+  const sizes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 5, 7],
+    [17, 17, 17],
+    [7, 13, 1023],
+    [6, 8, 4],
+    [12, 16, 8],
+    [13, 21, 259],
+  ];
+  K.setNumThreads(1);
+  for (const [M, N, k] of sizes) {
+    for (const [transA, transB] of [[false, true], [true, false], [true, true]]) {
+      for (const [pad, skew] of [[0, 0], [3, 1], [1, 3]]) {
+        checkStrided({ M, N, K: k, transA, transB, pad, skew });
+      }
+      checkStrided({ M, N, K: k, transA, transB, pad: 2, skew: 2, accumulate: true });
+    }
+  }
+});
+
+Deno.test("sgemm NT/TN LoRA shapes: 1 and 2 threads bit for bit", async () => {
+  assert.equal(await K.threadsReady(), true);
+  const cases: StridedCase[] = [
+    { M: 64, N: 4096, K: 70, transA: false, transB: true, pad: 0, skew: 0 },
+    { M: 64, N: 4096, K: 37, transA: true, transB: false, pad: 0, skew: 1 },
+    { M: 61, N: 1029, K: 263, transA: false, transB: true, pad: 5, skew: 3 },
+    { M: 301, N: 97, K: 130, transA: true, transB: true, pad: 1, skew: 2 },
+    { M: 1030, N: 64, K: 64, transA: true, transB: false, pad: 0, skew: 0 },
+  ];
+  for (const c of cases) {
+    K.setNumThreads(1);
+    const one = checkStrided(c);
+    K.setNumThreads(2);
+    const two = checkStrided(c);
+    assert.deepEqual(two, one);
+  }
+  K.setNumThreads(2);
+});
