@@ -48,21 +48,27 @@ function rows(x: View): [Float32Array, number, number, number] {
   return [x.buffer as Float32Array, x.offset, n / cols, cols];
 }
 
+/**
+ * Writes softmax(xs[base..base+c)) to out[ob..ob+c), max-shifted; returns
+ * the row's log-sum-exp (its log-softmax offset).
+ */
+function softmaxRow(xs: Float32Array, base: number, out: Float32Array, ob: number, c: number) {
+  let m = -Infinity;
+  for (let j = 0; j < c; j++) m = Math.max(m, xs[base + j]);
+  let s = 0;
+  for (let j = 0; j < c; j++) {
+    const e = Math.exp(xs[base + j] - m);
+    out[ob + j] = e;
+    s += e;
+  }
+  for (let j = 0; j < c; j++) out[ob + j] /= s;
+  return m + Math.log(s);
+}
+
 /** Row softmax of a dense view over its last axis, max-shifted. */
 export function softmaxRows(x: View, out: Float32Array): void {
   const [xs, off, r, c] = rows(x);
-  for (let i = 0; i < r; i++) {
-    const base = off + i * c, ob = i * c;
-    let m = -Infinity;
-    for (let j = 0; j < c; j++) m = Math.max(m, xs[base + j]);
-    let s = 0;
-    for (let j = 0; j < c; j++) {
-      const e = Math.exp(xs[base + j] - m);
-      out[ob + j] = e;
-      s += e;
-    }
-    for (let j = 0; j < c; j++) out[ob + j] /= s;
-  }
+  for (let i = 0; i < r; i++) softmaxRow(xs, off + i * c, out, i * c, c);
 }
 
 /** Row log-softmax of a dense view over its last axis: x − m − log Σe^(x−m). */
@@ -112,18 +118,9 @@ export function crossEntropyRows(
   const [xs, off, r, c] = rows(x);
   const ts = targets.buffer as Int32Array, tst = targets.strides[0] ?? 0;
   for (let i = 0; i < r; i++) {
-    const base = off + i * c, ob = i * c;
-    let m = -Infinity;
-    for (let j = 0; j < c; j++) m = Math.max(m, xs[base + j]);
-    let s = 0;
-    for (let j = 0; j < c; j++) {
-      const e = Math.exp(xs[base + j] - m);
-      probs[ob + j] = e;
-      s += e;
-    }
-    for (let j = 0; j < c; j++) probs[ob + j] /= s;
+    const lse = softmaxRow(xs, off + i * c, probs, i * c, c);
     const t = ts[targets.offset + i * tst];
-    losses[i] = t >= 0 && t < c ? m + Math.log(s) - xs[base + t] : NaN;
+    losses[i] = t >= 0 && t < c ? lse - xs[off + i * c + t] : NaN;
   }
 }
 
