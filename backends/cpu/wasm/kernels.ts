@@ -24,7 +24,8 @@ import {
   sharedBytes,
 } from "./gemm.ts";
 import { WasmHeap } from "./heap.ts";
-import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, ThreadPool } from "./threads.ts";
+import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, OP_SUM, SUM_SLOT, ThreadPool } from "./threads.ts";
+import { blockSum, SUM_BLOCK } from "./block_sum.ts";
 import { buildKernelModule, detectRelaxedSimd, detectSimd } from "./wasm_module.ts";
 
 /** True when WebAssembly SIMD works here (else use the scalar fallback). */
@@ -276,12 +277,17 @@ export function unary(op: UnaryOp, a: number, out: number, n: number): void {
  * block sums are added in f64 (result is returned unrounded).
  */
 export function sum(a: number, n: number): number {
-  const e = need();
-  let total = 0;
-  for (let i = 0; i < n; i += 8192) {
-    total += e.sum(a + i * 4, Math.min(8192, n - i));
-  }
-  return total;
+  const kernel = need().sum as (p: number, n: number) => number;
+  // Large sums are split at a block boundary; the worker's half comes back
+  // in an f64 slot.
+  const h = Math.ceil(n / 2 / SUM_BLOCK) * SUM_BLOCK;
+  if (h >= n || !useWorker(n > SPLIT_ELEMS)) return blockSum(kernel, a, n);
+  setInts([a + h * 4, n - h]);
+  pool!.post(OP_SUM);
+  const first = blockSum(kernel, a, h);
+  if (pool!.tryCancel()) return first + blockSum(kernel, a + h * 4, n - h);
+  pool!.wait();
+  return first + pool!.f64[SUM_SLOT];
 }
 
 /** out[r] = Σ_c a[r·cols + c] (f32 accumulation, 16 partial sums). */

@@ -32,7 +32,9 @@ export const N_INT_ARGS = 24;
 /** Byte offset of the Float64 argument slots from {@link CTRL_PTR}. */
 export const F64_OFFSET = 256;
 /** Task opcodes. */
-export const OP_SGEMM = 1, OP_MAP = 2, OP_ADAM = 3, OP_EXIT = 4;
+export const OP_SGEMM = 1, OP_MAP = 2, OP_ADAM = 3, OP_EXIT = 4, OP_SUM = 5;
+/** The f64 slot where the worker leaves its partial sum for OP_SUM. */
+export const SUM_SLOT = 15;
 
 /** What a worker needs to start. */
 export interface WorkerInit {

@@ -20,10 +20,13 @@ import {
   OP_EXIT,
   OP_MAP,
   OP_SGEMM,
+  OP_SUM,
   READY,
   SEQ,
+  SUM_SLOT,
   type WorkerInit,
 } from "./threads.ts";
+import { blockSum } from "./block_sum.ts";
 
 type Fn = (...args: number[]) => unknown;
 
@@ -89,6 +92,8 @@ async function serve(init: WorkerInit): Promise<void> {
         else if (kind === 1) fn(a(2), f64[0], a(4), a(5));
         else if (kind === 2) fn(f64[0], a(3), a(4), a(5));
         else fn(a(2), a(4), a(5));
+      } else if (op === OP_SUM) {
+        f64[SUM_SLOT] = blockSum(ex.sum as (p: number, n: number) => number, a(0), a(1));
       } else if (op === OP_ADAM) {
         // deno-fmt-ignore
         ex.adam(a(0), a(1), a(2), a(3), a(4), f64[0], f64[1], f64[2], f64[3],
