@@ -4,8 +4,8 @@
  * @module
  */
 import { noGrad, record } from "./autograd.ts";
-import { _empty as empty, _normDim, _requireFloat, _sameBackend } from "./ops.ts";
-import { broadcastShapes, broadcastStrides, fmtShape } from "./shape.ts";
+import { _empty as empty, _requireFloat, _sameBackend } from "./ops.ts";
+import { broadcastShapes, broadcastStrides, fmtShape, normDim } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 
 function batchView(t: Tensor, batch: readonly number[]) {
@@ -79,7 +79,7 @@ export function matmulShape(a: readonly number[], b: readonly number[]): number[
 export function cat(tensors: readonly Tensor[], dim: number): Tensor {
   if (tensors.length === 0) throw new RangeError("cat() needs at least one tensor");
   const first = tensors[0];
-  const d = _normDim(dim, first.ndim);
+  const d = normDim(dim, first.ndim);
   for (const t of tensors) {
     _sameBackend(first, t, "cat");
     if (t.dtype !== first.dtype) {
@@ -110,7 +110,7 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
 /** Joins tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim: number): Tensor {
   if (tensors.length === 0) throw new RangeError("stack() needs at least one tensor");
-  const d = _normDim(dim, tensors[0].ndim + 1);
+  const d = normDim(dim, tensors[0].ndim + 1);
   for (const t of tensors) {
     if (t.ndim !== tensors[0].ndim || t.shape.some((s, i) => s !== tensors[0].shape[i])) {
       throw new RangeError(

@@ -5,7 +5,8 @@
  */
 import type { ReduceOp } from "../backends/backend.ts";
 import { noGrad, record } from "./autograd.ts";
-import { _empty as empty, _normDim, _normDims, _requireFloat } from "./ops.ts";
+import { _empty as empty, _requireFloat } from "./ops.ts";
+import { normDim, normDims } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {
@@ -29,7 +30,7 @@ export function sum(
   dim: number | readonly number[] | undefined,
   keepdim: boolean,
 ): Tensor {
-  const axes = _normDims(dim, x.ndim);
+  const axes = normDims(dim, x.ndim);
   const out = noGrad(() => dropAxes(reduceRaw("sum", x, axes), axes, keepdim));
   return x.dtype === "float32" ? record(out, "sum", [x], { axes, keepdim }) : out;
 }
@@ -41,7 +42,7 @@ export function mean(
   keepdim: boolean,
 ): Tensor {
   _requireFloat(x, "mean()");
-  const axes = _normDims(dim, x.ndim);
+  const axes = normDims(dim, x.ndim);
   const count = axes.reduce((p, d) => p * x.shape[d], 1);
   const s = sum(x, axes, keepdim);
   const out = s.div(count);
@@ -55,7 +56,7 @@ export function max(
   dim: number | readonly number[] | undefined,
   keepdim: boolean,
 ): Tensor {
-  const axes = _normDims(dim, x.ndim);
+  const axes = normDims(dim, x.ndim);
   if (x.size === 0) throw new RangeError("max() of an empty tensor");
   const kept = reduceRaw("max", x, axes);
   const keptShape = kept.shape;
@@ -66,7 +67,7 @@ export function max(
 
 /** Index of the maximum along one dim (int32, dim removed). */
 export function argmax(x: Tensor, dim: number): Tensor {
-  const d = _normDim(dim, x.ndim);
+  const d = normDim(dim, x.ndim);
   if (x.ndim === 0) return zerosInt(x);
   return dropAxes(reduceRaw("argmax", x, [d]), [d], false);
 }
@@ -80,7 +81,7 @@ function zerosInt(x: Tensor): Tensor {
 /** Softmax (or log-softmax) along `dim`, max-shifted for stability. */
 export function softmax(x: Tensor, dim: number, log: boolean): Tensor {
   _requireFloat(x, log ? "logSoftmax()" : "softmax()");
-  const d = _normDim(dim, x.ndim);
+  const d = normDim(dim, x.ndim);
   if (x.ndim === 0) {
     const x1 = x.reshape([1]), y1 = softmax(x1, 0, log), y = y1.reshape([]);
     x1.dispose();

@@ -5,8 +5,8 @@
  * @module
  */
 import { noGrad, record } from "./autograd.ts";
-import { _empty as empty, _normDim, _view as view, clone } from "./ops.ts";
-import { contiguousStrides, fmtShape, numel, sameShape } from "./shape.ts";
+import { _empty as empty, _view as view, clone } from "./ops.ts";
+import { contiguousStrides, fmtShape, normDim, numel } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
 function inferShape(t: Tensor, shape: readonly number[]): number[] {
@@ -43,7 +43,7 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
 
 /** Reorders dims. */
 export function permute(t: Tensor, dims: readonly number[]): Tensor {
-  const d = dims.map((x) => _normDim(x, t.ndim));
+  const d = dims.map((x) => normDim(x, t.ndim));
   if (d.length !== t.ndim || new Set(d).size !== d.length) {
     throw new RangeError(
       `permute(): [${dims.join(",")}] is not a permutation of the dims of a tensor of shape ${
@@ -57,7 +57,7 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
 
 /** Swaps two dims. */
 export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
-  const a = _normDim(dim0, t.ndim), b = _normDim(dim1, t.ndim);
+  const a = normDim(dim0, t.ndim), b = normDim(dim1, t.ndim);
   const dims = [...t.shape.keys()];
   [dims[a], dims[b]] = [dims[b], dims[a]];
   return permute(t, dims);
@@ -65,7 +65,7 @@ export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
 
 /** Inserts a size-1 dim. */
 export function unsqueeze(t: Tensor, dim: number): Tensor {
-  const d = _normDim(dim, t.ndim + 1);
+  const d = normDim(dim, t.ndim + 1);
   const shape = [...t.shape], strides = [...t.strides];
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < t.ndim ? t.strides[d] * t.shape[d] : 1);
@@ -76,7 +76,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
 export function squeeze(t: Tensor, dim?: number): Tensor {
   const drop = dim === undefined
     ? t.shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)
-    : [_normDim(dim, t.ndim)].filter((i) => t.shape[i] === 1);
+    : [normDim(dim, t.ndim)].filter((i) => t.shape[i] === 1);
   const shape = t.shape.filter((_, i) => !drop.includes(i));
   const strides = t.strides.filter((_, i) => !drop.includes(i));
   return record(view(t, shape, strides), "reshape", [t], { shape: t.shape });
@@ -101,7 +101,7 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
 
 /** `length` entries of `dim` starting at `start`. */
 export function narrow(t: Tensor, dim: number, start: number, length: number): Tensor {
-  const d = _normDim(dim, t.ndim);
+  const d = normDim(dim, t.ndim);
   if (
     !Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 ||
     start + length > t.shape[d]
@@ -120,7 +120,7 @@ export function narrow(t: Tensor, dim: number, start: number, length: number): T
 
 /** Entries of `dim` picked by a 1-D int32 index; gradient scatter-adds. */
 export function indexSelect(t: Tensor, dim: number, index: Tensor): Tensor {
-  const d = _normDim(dim, t.ndim);
+  const d = normDim(dim, t.ndim);
   if (index.dtype !== "int32" || index.ndim !== 1) {
     throw new TypeError(
       `indexSelect(): index must be a 1-D int32 tensor, got ${index.dtype} of shape ${
@@ -148,9 +148,4 @@ export function indexSelect(t: Tensor, dim: number, index: Tensor): Tensor {
   if (result !== out) out.dispose();
   if (t.dtype !== "float32") return result;
   return record(result, "indexSelect", [t], { dim: d, index, shape: t.shape });
-}
-
-/** True when a view can be re-expressed by `reshape` without copying. */
-export function viewable(t: Tensor, shape: readonly number[]): boolean {
-  return t.isContiguous && sameShape(inferShape(t, shape), shape);
 }

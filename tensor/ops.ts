@@ -6,19 +6,9 @@
  * @module
  */
 import type { Backend, BinaryOp, DType, TypedArray, UnaryOp } from "../backends/backend.ts";
-import { backendInstance } from "../backends/registry.ts";
 import { record } from "./autograd.ts";
 import { Storage } from "./memory.ts";
-import {
-  broadcastShapes,
-  broadcastStrides,
-  contiguousStrides,
-  fmtShape,
-  normDim,
-  normDims,
-  numel,
-  sameShape,
-} from "./shape.ts";
+import { broadcastShapes, broadcastStrides, fmtShape, numel, sameShape } from "./shape.ts";
 import { Tensor, type TensorLike } from "./tensor.ts";
 
 /** A fresh contiguous tensor on `backend`. */
@@ -238,13 +228,3 @@ export {
   sameBackend as _sameBackend,
   view as _view,
 };
-
-/** The default backend instance (for factories). */
-export function defaultBackend(name?: string): Backend {
-  return backendInstance(name);
-}
-
-/** Row-major strides helper re-exported for sibling op files. */
-export const _contiguousStrides = contiguousStrides;
-/** Dim normalisers re-exported for sibling op files. */
-export { normDim as _normDim, normDims as _normDims };
