@@ -23,53 +23,27 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { lora, nn, optim, scope, setBackend, type Tensor, tensor } from "../mod.ts";
+import { lora, nn, optim, setBackend, tensor } from "../mod.ts";
 import { median, uniform } from "./_workloads.ts";
-import { errText, timeCapped, W1_SLOW_BUDGET_S, W2_TIMED, W2_WARMUP } from "./peers/_harness.ts";
+import {
+  errText,
+  type PreparedW2,
+  timeCapped,
+  W1_SLOW_BUDGET_S,
+  W2_TIMED,
+  W2_WARMUP,
+  type W2Data,
+  w2Data,
+  type W2Weights,
+} from "./peers/_harness.ts";
+import { type HighLevel, w2Modules } from "./peers/project.ts";
 
-/** W2's model sizes (the batch varies). */
-const D = 1024, H = 4096, RANK = 8, ALPHA = 16;
-const LR = 1e-3, BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8;
 /** WORKLOADS.md's first W2 loss (batch 64), and the loss the 23rd step reads back. */
 const W2_FIRST_LOSS = 0.350971, W2_LOSS23 = 0.2895;
-
-/** W2's tensors for one batch size, as flat row-major arrays. */
-interface W2Data {
-  batch: number;
-  x: Float32Array;
-  y: Float32Array;
-  W1: Float32Array;
-  b1: Float32Array;
-  W2: Float32Array;
-  b2: Float32Array;
-  A1: Float32Array;
-  A2: Float32Array;
-}
-
-/** The W2 weights (shared by every batch size) and the batch's data. */
-function w2Data(batch: number, weights?: Omit<W2Data, "batch" | "x" | "y">): W2Data {
-  const s1 = 1 / Math.sqrt(D), s2 = 1 / Math.sqrt(H);
-  const w = weights ?? {
-    W1: uniform(3, H * D, -s1, s1),
-    b1: uniform(4, H, -s1, s1),
-    W2: uniform(5, D * H, -s2, s2),
-    b2: uniform(6, D, -s2, s2),
-    A1: uniform(7, RANK * D, -s1, s1),
-    A2: uniform(8, RANK * H, -s2, s2),
-  };
-  return { batch, x: uniform(1, batch * D), y: uniform(2, batch * D), ...w };
-}
 
 /** A prepared, repeatable W1 run. */
 interface PreparedW1 {
   run(): Promise<unknown>;
-  dispose(): void;
-}
-
-/** A prepared W2 training state. */
-interface PreparedW2 {
-  /** One step; resolves to the loss read back. */
-  step(): Promise<number>;
   dispose(): void;
 }
 
@@ -100,51 +74,7 @@ function projectImpl(): Impl {
         },
       };
     },
-    w2(d) {
-      class Mlp extends nn.Module {
-        fc1 = new nn.Linear(D, H);
-        fc2 = new nn.Linear(H, D);
-        override forward(x: Tensor): Tensor {
-          return scope(() => this.fc2.forward(this.fc1.forward(x).relu()));
-        }
-      }
-      const net = new Mlp();
-      net.fc1.weight.assign(tensor(d.W1, { shape: [H, D] }));
-      net.fc1.bias!.assign(tensor(d.b1, { shape: [H] }));
-      net.fc2.weight.assign(tensor(d.W2, { shape: [D, H] }));
-      net.fc2.bias!.assign(tensor(d.b2, { shape: [D] }));
-      lora.wrap(net, ["fc1", "fc2"], RANK, ALPHA);
-      const l1 = net.fc1 as unknown as lora.LoraLinear;
-      const l2 = net.fc2 as unknown as lora.LoraLinear;
-      l1.loraA.assign(tensor(d.A1, { shape: [RANK, D] }));
-      l1.loraB.assign(tensor(new Float32Array(H * RANK), { shape: [H, RANK] }));
-      l2.loraA.assign(tensor(d.A2, { shape: [RANK, H] }));
-      l2.loraB.assign(tensor(new Float32Array(D * RANK), { shape: [D, RANK] }));
-      const trainable = net.parameters().filter((p) => p.requiresGrad);
-      const opt = new optim.Adam(trainable, { lr: LR, betas: [BETA1, BETA2], eps: EPS });
-      const x = tensor(d.x, { shape: [d.batch, D] }), y = tensor(d.y, { shape: [d.batch, D] });
-      return {
-        async step() {
-          const loss = scope(() => {
-            opt.zeroGrad();
-            const loss = nn.mseLoss(net.forward(x), y);
-            loss.backward();
-            opt.step();
-            return loss;
-          });
-          const value = (await loss.data())[0];
-          loss.dispose();
-          return value;
-        },
-        dispose() {
-          x.dispose();
-          y.dispose();
-          opt.zeroGrad();
-          opt.dispose();
-          for (const p of net.parameters()) p.dispose();
-        },
-      };
-    },
+    w2: (d) => w2Modules({ nn, optim, lora } as unknown as HighLevel, d),
   };
 }
 
@@ -159,6 +89,7 @@ async function tfjsImpl(): Promise<Impl & { notes: string[] }> {
   await import("npm:@tensorflow/tfjs@4.22.0");
   // deno-lint-ignore no-import-prefix -- dev-only peer, kept out of the config on purpose
   await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  const { tfjsW2 } = await import("./peers/tfjs.ts");
   if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') returned false");
   await tf.ready();
   if (tf.getBackend() !== "webgpu") throw new Error(`tfjs runs on ${tf.getBackend()}, not webgpu`);
@@ -180,43 +111,8 @@ async function tfjsImpl(): Promise<Impl & { notes: string[] }> {
         },
       };
     },
-    w2(d) {
-      const scaling = ALPHA / RANK;
-      const x = tf.tensor2d(d.x, [d.batch, D]), y = tf.tensor2d(d.y, [d.batch, D]);
-      const W1 = tf.tensor2d(d.W1, [H, D]), b1 = tf.tensor1d(d.b1);
-      const W2 = tf.tensor2d(d.W2, [D, H]), b2 = tf.tensor1d(d.b2);
-      const A1 = tf.variable(tf.tensor2d(d.A1, [RANK, D]), true, "A1");
-      const B1 = tf.variable(tf.zeros([H, RANK]), true, "B1");
-      const A2 = tf.variable(tf.tensor2d(d.A2, [RANK, H]), true, "A2");
-      const B2 = tf.variable(tf.zeros([D, RANK]), true, "B2");
-      const vars = [A1, B1, A2, B2];
-      const opt = tf.train.adam(LR, BETA1, BETA2, EPS);
-      type T2 = ReturnType<typeof tf.tensor2d>;
-      type T1 = ReturnType<typeof tf.tensor1d>;
-      // y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ
-      const lin = (inp: T2, W: T2, b: T1, A: T2, B: T2) =>
-        tf.add(
-          tf.add(tf.matMul(inp, W, false, true), b),
-          tf.mul(tf.matMul(tf.matMul(inp, A, false, true), B, false, true), scaling),
-        ) as T2;
-      const lossFn = () => {
-        const h = tf.relu(lin(x, W1, b1, A1 as T2, B1 as T2)) as T2;
-        const out = lin(h, W2, b2, A2 as T2, B2 as T2);
-        return tf.mean(tf.squaredDifference(out, y)) as ReturnType<typeof tf.scalar>;
-      };
-      return {
-        async step() {
-          const loss = opt.minimize(lossFn, true, vars)!;
-          const v = (await loss.data())[0];
-          loss.dispose();
-          return v;
-        },
-        dispose() {
-          tf.dispose([x, y, W1, b1, W2, b2, ...vars]);
-          opt.dispose();
-        },
-      };
-    },
+    // The dynamic import types the module with a `default`; it is the same module.
+    w2: (d) => tfjsW2(tf as unknown as Parameters<typeof tfjsW2>[0], d),
   };
 }
 
@@ -339,7 +235,7 @@ async function main(): Promise<number> {
 
   const w2: W2Row[] = [];
   if (workloads.has("W2")) {
-    let weights: Omit<W2Data, "batch" | "x" | "y"> | undefined;
+    let weights: W2Weights | undefined;
     for (const batch of batches) {
       const data = w2Data(batch, weights);
       weights = data;

@@ -59,6 +59,8 @@ export interface Impl {
 
 /** W2's tensors as flat row-major Float32Arrays. */
 export interface W2Data {
+  /** Rows of x and y (WORKLOADS.md's W2: 64). */
+  batch: number;
   x: Float32Array;
   y: Float32Array;
   W1: Float32Array;
@@ -72,13 +74,17 @@ export interface W2Data {
 /** W2's sizes. */
 export const W2_SHAPE = { batch: 64, d: 1024, h: 4096, rank: 8, alpha: 16 } as const;
 
-/** Makes W2's data exactly as WORKLOADS.md says. */
-export function w2Data(): W2Data {
-  const { batch, d, h, rank } = W2_SHAPE;
+/** W2's frozen and LoRA weights (the same for every batch size). */
+export type W2Weights = Omit<W2Data, "batch" | "x" | "y">;
+
+/**
+ * Makes W2's data exactly as WORKLOADS.md says; other batch sizes (the GPU
+ * rows) keep the same weights, which `weights` can pass in to reuse.
+ */
+export function w2Data(batch: number = W2_SHAPE.batch, weights?: W2Weights): W2Data {
+  const { d, h, rank } = W2_SHAPE;
   const s1 = 1 / Math.sqrt(d), s2 = 1 / Math.sqrt(h);
-  return {
-    x: uniform(1, batch * d),
-    y: uniform(2, batch * d),
+  const w = weights ?? {
     W1: uniform(3, h * d, -s1, s1),
     b1: uniform(4, h, -s1, s1),
     W2: uniform(5, d * h, -s2, s2),
@@ -86,6 +92,7 @@ export function w2Data(): W2Data {
     A1: uniform(7, rank * d, -s1, s1),
     A2: uniform(8, rank * h, -s2, s2),
   };
+  return { batch, x: uniform(1, batch * d), y: uniform(2, batch * d), ...w };
 }
 
 /** One W1 figure. */

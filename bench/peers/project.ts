@@ -54,7 +54,7 @@ function highLevel(): HighLevel | null {
 
 /** W2 with composed tensor ops: frozen W via `linear`, LoRA via matmuls, `adamUpdate`. */
 export function w2Ops(d: W2Data): PreparedW2 {
-  const { batch, d: D, h: H, rank: R, alpha } = W2_SHAPE;
+  const { d: D, h: H, rank: R, alpha } = W2_SHAPE, batch = d.batch;
   const scaling = alpha / R;
   const x = tensor(d.x, { shape: [batch, D] }), y = tensor(d.y, { shape: [batch, D] });
   const W1 = tensor(d.W1, { shape: [H, D] }), b1 = tensor(d.b1, { shape: [H] });
@@ -105,7 +105,7 @@ export function w2Ops(d: W2Data): PreparedW2 {
 
 /** W2 with `nn.Linear`, `lora.wrap`, `optim.Adam`, `nn.mseLoss`. */
 export function w2Modules(hl: HighLevel, d: W2Data): PreparedW2 {
-  const { batch, d: D, h: H, rank: R, alpha } = W2_SHAPE;
+  const { d: D, h: H, rank: R, alpha } = W2_SHAPE, batch = d.batch;
   const { nn, optim, lora } = hl;
   class Mlp extends nn.Module {
     fc1 = new nn.Linear(D, H);

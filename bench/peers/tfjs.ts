@@ -73,35 +73,38 @@ async function init(backend: "cpu" | "wasm"): Promise<string[]> {
   return notes;
 }
 
+/** tfjs-core's module type (the W2 builder takes the loaded instance). */
+export type Tf = typeof tf;
+
 /**
- * W2 in tfjs: frozen weights as constants, the four LoRA factors as
- * variables, `optimizer.minimize` with `tf.train.adam` (returns the loss).
+ * W2 in tfjs on whatever backend `tf` runs: frozen weights as constants, the
+ * four LoRA factors as variables, `optimizer.minimize` with `tf.train.adam`.
  */
-function w2(d: W2Data): PreparedW2 {
-  const { batch, d: D, h: H, rank: R, alpha } = W2_SHAPE;
+export function tfjsW2(tfm: Tf, d: W2Data): PreparedW2 {
+  const { d: D, h: H, rank: R, alpha } = W2_SHAPE, batch = d.batch;
   const scaling = alpha / R;
-  const x = tf.tensor2d(d.x, [batch, D]), y = tf.tensor2d(d.y, [batch, D]);
-  const W1 = tf.tensor2d(d.W1, [H, D]), b1 = tf.tensor1d(d.b1);
-  const W2 = tf.tensor2d(d.W2, [D, H]), b2 = tf.tensor1d(d.b2);
-  const A1 = tf.variable(tf.tensor2d(d.A1, [R, D]), true, "A1");
-  const B1 = tf.variable(tf.zeros([H, R]), true, "B1");
-  const A2 = tf.variable(tf.tensor2d(d.A2, [R, H]), true, "A2");
-  const B2 = tf.variable(tf.zeros([D, R]), true, "B2");
+  const x = tfm.tensor2d(d.x, [batch, D]), y = tfm.tensor2d(d.y, [batch, D]);
+  const W1 = tfm.tensor2d(d.W1, [H, D]), b1 = tfm.tensor1d(d.b1);
+  const W2 = tfm.tensor2d(d.W2, [D, H]), b2 = tfm.tensor1d(d.b2);
+  const A1 = tfm.variable(tfm.tensor2d(d.A1, [R, D]), true, "A1");
+  const B1 = tfm.variable(tfm.zeros([H, R]), true, "B1");
+  const A2 = tfm.variable(tfm.tensor2d(d.A2, [R, H]), true, "A2");
+  const B2 = tfm.variable(tfm.zeros([D, R]), true, "B2");
   const vars = [A1, B1, A2, B2];
-  const opt = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+  const opt = tfm.train.adam(1e-3, 0.9, 0.999, 1e-8);
   // y = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ
   const lin = (inp: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D, A: tf.Variable, B: tf.Variable) =>
-    tf.add(
-      tf.add(tf.matMul(inp, W, false, true), b),
-      tf.mul(
-        tf.matMul(tf.matMul(inp, A as tf.Tensor2D, false, true), B as tf.Tensor2D, false, true),
+    tfm.add(
+      tfm.add(tfm.matMul(inp, W, false, true), b),
+      tfm.mul(
+        tfm.matMul(tfm.matMul(inp, A as tf.Tensor2D, false, true), B as tf.Tensor2D, false, true),
         scaling,
       ),
     ) as tf.Tensor2D;
   const lossFn = () => {
-    const h = tf.relu(lin(x, W1, b1, A1, B1)) as tf.Tensor2D;
+    const h = tfm.relu(lin(x, W1, b1, A1, B1)) as tf.Tensor2D;
     const out = lin(h, W2, b2, A2, B2);
-    return tf.mean(tf.squaredDifference(out, y)) as tf.Scalar;
+    return tfm.mean(tfm.squaredDifference(out, y)) as tf.Scalar;
   };
   return {
     async step() {
@@ -111,7 +114,7 @@ function w2(d: W2Data): PreparedW2 {
       return v;
     },
     dispose() {
-      tf.dispose([x, y, W1, b1, W2, b2, ...vars]);
+      tfm.dispose([x, y, W1, b1, W2, b2, ...vars]);
       opt.dispose();
     },
   };
@@ -141,7 +144,7 @@ export async function tfjsImpl(backend: "cpu" | "wasm"): Promise<Impl> {
         },
       };
     },
-    w2,
+    w2: (d) => tfjsW2(tf, d),
     w3(a, b, c) {
       const ta = tf.tensor1d(a), tb = tf.tensor1d(b), tc = tf.tensor1d(c);
       return {
