@@ -3,56 +3,14 @@ import { parseDemoArgs, UsageError } from "../../demo/cli.ts";
 import { lossCurveSvg, sparkline } from "../../demo/report.ts";
 import { SORT_ASC, SORT_DESC } from "../../demo/tasks.ts";
 
-const root = new URL("../../", import.meta.url);
-
-async function runDemo(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "train_demo.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-const KEYS: Record<string, "string" | "number"> = {
-  backend: "string",
-  baseTaskAccuracy: "number",
-  newTaskAccuracyBefore: "number",
-  newTaskAccuracyAfter: "number",
-  baseTaskAccuracyAdapterOff: "number",
-  trainableParams: "number",
-  totalParams: "number",
-  mergeMaxAbsDiff: "number",
-  stepsPerSecond: "number",
-  seconds: "number",
-  adapterDir: "string",
-};
+import { checkDemoRun, runDemo } from "./_demo_run.ts";
 
 Deno.test("train_demo --quick --json ends with the run's figures and saves the adapter", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const out = `${dir}/adapter`;
     const r = await runDemo(["--quick", "--json", "--out", out]);
-    assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trimEnd().split("\n");
-    const result = JSON.parse(lines[lines.length - 1]);
-    assert.deepEqual(Object.keys(result).sort(), Object.keys(KEYS).sort());
-    for (const [k, type] of Object.entries(KEYS)) assert.equal(typeof result[k], type, k);
-    assert.equal(result.backend, "cpu");
-    assert.equal(result.adapterDir, out);
-    for (const k of ["baseTaskAccuracy", "newTaskAccuracyBefore", "newTaskAccuracyAfter"]) {
-      assert.ok(result[k] >= 0 && result[k] <= 1, `${k} = ${result[k]}`);
-    }
-    assert.equal(result.baseTaskAccuracyAdapterOff, result.baseTaskAccuracy);
-    assert.ok(result.trainableParams > 0 && result.trainableParams <= 0.05 * result.totalParams);
-    assert.ok(result.mergeMaxAbsDiff <= 1e-4, `mergeMaxAbsDiff = ${result.mergeMaxAbsDiff}`);
-    assert.ok(result.stepsPerSecond > 0 && result.seconds > 0);
-    for (const f of ["adapter_model.safetensors", "adapter_config.json", "loss_curve.svg"]) {
-      assert.ok((await Deno.stat(`${out}/${f}`)).size > 0, f);
-    }
+    await checkDemoRun(r, "cpu", out);
     const config = JSON.parse(await Deno.readTextFile(`${out}/adapter_config.json`));
     assert.equal(config.peft_type, "LORA");
     assert.equal(config.r, 2);
