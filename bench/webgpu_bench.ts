@@ -89,7 +89,9 @@ async function tfjsImpl(): Promise<Impl & { notes: string[] }> {
   await import("npm:@tensorflow/tfjs@4.22.0");
   // deno-lint-ignore no-import-prefix -- dev-only peer, kept out of the config on purpose
   await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
-  const { tfjsW2 } = await import("./peers/tfjs.ts");
+  const { tfjsW1, tfjsW2 } = await import("./peers/tfjs.ts");
+  // The dynamic import types the module with a `default`; it is the same module.
+  const tfm = tf as unknown as Parameters<typeof tfjsW2>[0];
   if (!(await tf.setBackend("webgpu"))) throw new Error("tf.setBackend('webgpu') returned false");
   await tf.ready();
   if (tf.getBackend() !== "webgpu") throw new Error(`tfjs runs on ${tf.getBackend()}, not webgpu`);
@@ -98,21 +100,8 @@ async function tfjsImpl(): Promise<Impl & { notes: string[] }> {
     id: "tfjs-webgpu",
     label: "tfjs-backend-webgpu 4.22",
     notes,
-    w1(n, a, b) {
-      const ta = tf.tensor2d(a, [n, n]), tb = tf.tensor2d(b, [n, n]);
-      return {
-        async run() {
-          const c = tf.matMul(ta, tb);
-          await c.data();
-          c.dispose();
-        },
-        dispose() {
-          tf.dispose([ta, tb]);
-        },
-      };
-    },
-    // The dynamic import types the module with a `default`; it is the same module.
-    w2: (d) => tfjsW2(tf as unknown as Parameters<typeof tfjsW2>[0], d),
+    w1: (n, a, b) => tfjsW1(tfm, n, a, b),
+    w2: (d) => tfjsW2(tfm, d),
   };
 }
 

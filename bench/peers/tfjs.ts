@@ -120,6 +120,26 @@ export function tfjsW2(tfm: Tf, d: W2Data): PreparedW2 {
   };
 }
 
+/** W1 in tfjs on whatever backend `tfm` runs: C = A·B, read back. */
+export function tfjsW1(
+  tfm: Tf,
+  n: number,
+  a: Float32Array,
+  b: Float32Array,
+): { run(): Promise<void>; dispose(): void } {
+  const ta = tfm.tensor2d(a, [n, n]), tb = tfm.tensor2d(b, [n, n]);
+  return {
+    async run() {
+      const c = tfm.matMul(ta, tb);
+      await c.data();
+      c.dispose();
+    },
+    dispose() {
+      tfm.dispose([ta, tb]);
+    },
+  };
+}
+
 /** tfjs on the chosen backend, for the compare harness. */
 export async function tfjsImpl(backend: "cpu" | "wasm"): Promise<Impl> {
   const notes = await init(backend);
@@ -131,19 +151,7 @@ export async function tfjsImpl(backend: "cpu" | "wasm"): Promise<Impl> {
       : "tfjs-backend-wasm 4.22 (XNNPACK, Wasm SIMD)",
     threads: "1",
     notes,
-    w1(n, a, b) {
-      const ta = tf.tensor2d(a, [n, n]), tb = tf.tensor2d(b, [n, n]);
-      return {
-        async run() {
-          const c = tf.matMul(ta, tb);
-          await c.data();
-          c.dispose();
-        },
-        dispose() {
-          tf.dispose([ta, tb]);
-        },
-      };
-    },
+    w1: (n, a, b) => tfjsW1(tf, n, a, b),
     w2: (d) => tfjsW2(tf, d),
     w3(a, b, c) {
       const ta = tf.tensor1d(a), tb = tf.tensor1d(b), tc = tf.tensor1d(c);
