@@ -27,8 +27,18 @@ export class Storage {
     this.size = size;
   }
 
-  /** Allocates a new buffer on `backend`. */
+  /**
+   * Allocates a new buffer on `backend`.
+   *
+   * @throws {RangeError} for a size that is not a non-negative safe integer
+   *   (checked before the backend is called).
+   */
   static alloc(backend: Backend, size: number, dtype: DType): Storage {
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+      throw new RangeError(
+        `Storage.alloc: size must be a non-negative safe integer, got ${String(size)} (${dtype})`,
+      );
+    }
     // Zero-size tensors still get a 1-element buffer: no backend has to
     // handle an empty allocation.
     return new Storage(backend, backend.alloc(Math.max(size, 1), dtype), dtype, size);
@@ -140,6 +150,9 @@ function graphReach(root: Freeable): Set<Freeable> {
  * ```
  */
 export function scope<T>(fn: () => T): T {
+  if (typeof fn !== "function") {
+    throw new TypeError(`scope(fn): fn must be a function, got ${typeof fn}`);
+  }
   const mine = new Set<Freeable>();
   scopes.push(mine);
   let result: T;

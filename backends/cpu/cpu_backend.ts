@@ -38,6 +38,10 @@ import {
   softmaxRows,
 } from "./_fused.ts";
 import * as simd from "./_simd.ts";
+import { checkAllocSize } from "../alloc_size.ts";
+
+/** Elements one CPU buffer may hold: 4 GiB of float32, the Wasm heap's span. */
+const MAX_ELEMENTS = 2 ** 30;
 
 /** Options of {@link CpuBackend}. */
 export interface CpuBackendOptions {
@@ -129,11 +133,23 @@ export class CpuBackend implements Backend {
     };
   }
 
+  /**
+   * A zeroed (scalar path) or reused (heap) buffer of `n` elements.
+   *
+   * @throws {RangeError} for a size that is not a non-negative safe integer,
+   *   past 2³⁰ elements, or more than the Wasm heap can still hold; the
+   *   counters and the heap are unchanged then.
+   */
   alloc(n: number, dtype: DType): BufferHandle {
+    checkAllocSize(this.name, n, dtype, MAX_ELEMENTS);
+    const buf = this.simd
+      ? simd.simdAlloc(n, dtype === "int32")
+      : dtype === "int32"
+      ? new Int32Array(n)
+      : new Float32Array(n);
     this.#buffers++;
     this.#bytes += n * 4;
-    if (this.simd) return simd.simdAlloc(n, dtype === "int32");
-    return dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
+    return buf;
   }
 
   write(buffer: BufferHandle, data: TypedArray): void {

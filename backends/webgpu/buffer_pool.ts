@@ -13,6 +13,7 @@
  */
 
 import type { DType } from "../backend.ts";
+import { checkAllocSize } from "../alloc_size.ts";
 import { bindingBytes, bucketBytes, checkBufferSize, POOL_CAP_BYTES } from "./limits.ts";
 
 /** The backend's buffer handle: one `alloc`, freed at most once. */
@@ -62,9 +63,7 @@ export class BufferPool {
 
   /** A buffer handle for `size` elements of `dtype`. */
   alloc(size: number, dtype: DType): GpuBuffer {
-    if (!Number.isInteger(size) || size < 0) {
-      throw new Error(`webgpu: alloc size must be a non-negative integer, got ${size}`);
-    }
+    checkAllocSize("webgpu", size, dtype, Number.MAX_SAFE_INTEGER / 4);
     const bytes = bindingBytes(size);
     const gpu = this.acquire(bytes);
     this.#liveBuffers++;

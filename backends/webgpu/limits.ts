@@ -111,7 +111,7 @@ export function checkBufferSize(
 ): void {
   const max = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   if (bytes > max) {
-    throw new Error(
+    throw new RangeError(
       `webgpu: a buffer of ${bytes} bytes exceeds this device's ` +
         `maxStorageBufferBindingSize/maxBufferSize (${max} bytes); ` +
         `split the tensor or use a backend without this limit`,

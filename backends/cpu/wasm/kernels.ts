@@ -23,7 +23,7 @@ import {
   sgemmParallelPart,
   sharedBytes,
 } from "./gemm.ts";
-import { WasmHeap } from "./heap.ts";
+import { MAX_HEAP_BYTES, WasmHeap } from "./heap.ts";
 import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, OP_SUM, SUM_SLOT, ThreadPool } from "./threads.ts";
 import { blockSum, SUM_BLOCK } from "./block_sum.ts";
 import { buildKernelModule, detectRelaxedSimd, detectSimd } from "./wasm_module.ts";
@@ -74,6 +74,36 @@ export const memory: WebAssembly.Memory | null = heap?.memory ?? null;
 export function alloc(bytes: number): number {
   need();
   return heap!.alloc(bytes);
+}
+
+/**
+ * Checks the heap's layout and that the worker's control block below it is
+ * untouched by any block (see {@link WasmHeap.checkInvariants}); a no-op
+ * without SIMD. Tests run it after every fuzzed call.
+ *
+ * @throws {Error} naming the broken invariant.
+ */
+export function checkHeap(): void {
+  heap?.checkInvariants();
+}
+
+/** The heap's top, memory size, limit and live blocks (zeros without SIMD). */
+export function heapStats(): { top: number; byteLength: number; limit: number; blocks: number } {
+  if (!heap) return { top: 0, byteLength: 0, limit: 0, blocks: 0 };
+  return {
+    top: heap.top,
+    byteLength: heap.byteLength,
+    limit: heap.limit,
+    blocks: heap.blocksInUse,
+  };
+}
+
+/**
+ * Lowers (or restores, with no argument) the heap's limit so tests can
+ * exhaust it cheaply. A no-op without SIMD.
+ */
+export function setHeapLimit(bytes?: number): void {
+  heap?.setLimit(bytes ?? MAX_HEAP_BYTES);
 }
 
 /** Frees a pointer from {@link alloc} for reuse. */
