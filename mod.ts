@@ -22,6 +22,7 @@ export type {
   BackendFactory,
   BinaryOp,
   BufferHandle,
+  DeferredCheck,
   DType,
   FusedOps,
   ReduceOp,

@@ -125,7 +125,8 @@ export interface FusedOps {
    * Row-wise cross-entropy of logits x [rows, C] (dense) against int32
    * targets [rows]: `losses[i] = logsumexp(x[i]) − x[i, t[i]]` and
    * `probs = softmax(x)` (kept for backward). A target outside [0, C)
-   * gives a NaN loss for that row.
+   * gives a NaN loss for that row; a backend that cannot throw at once
+   * reports it by the next read (see {@link Backend.checkedAssign}).
    */
   crossEntropy?(x: View, targets: View, losses: BufferHandle, probs: BufferHandle): void;
   /** In-place Adam/AdamW on contiguous float32 param, grad, m, v buffers. */
@@ -137,6 +138,19 @@ export interface FusedOps {
     size: number,
     args: AdamArgs,
   ): void;
+}
+
+/**
+ * A check a backend runs where the data is and reports later (see
+ * {@link Backend.checkedAssign}).
+ */
+export interface DeferredCheck {
+  /** The op, for messages. */
+  readonly op: string;
+  /** The error to throw when pair `i` is the first that fails. */
+  error(i: number): Error;
+  /** Undoes the caller's host-side state when nothing was written. */
+  onFail(): void;
 }
 
 /** The contract every backend implements. */
@@ -189,6 +203,17 @@ export interface Backend {
   gather(x: View, index: View, out: BufferHandle): void;
   /** Adds the rows of src [n, …] into the rows `index` [n] of out (in place). */
   scatterAdd(out: View, index: View, src: View): void;
+
+  /**
+   * Optional, for backends without `readSync`: copies each float32 source
+   * into its destination, all or none. When a source holds a non-finite
+   * value nothing is written, and the next `read` or `sync` throws
+   * `check.error(i)` for the first such pair after calling `check.onFail()`
+   * (as CUDA's device-side assert reports at the next synchronisation).
+   * Backends that read synchronously need not implement it: the tensor
+   * layer checks on the host before writing.
+   */
+  checkedAssign?(pairs: readonly (readonly [src: View, dst: View])[], check: DeferredCheck): void;
 }
 
 /** Makes a backend; called once, on first use. */

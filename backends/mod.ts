@@ -9,6 +9,7 @@ export type {
   BackendFactory,
   BinaryOp,
   BufferHandle,
+  DeferredCheck,
   DType,
   FusedOps,
   ReduceOp,

@@ -5,10 +5,9 @@
  * @module
  */
 
-import { keep, noGrad, scope, type Tensor } from "../tensor/mod.ts";
+import { _assignAllFinite, keep, noGrad, scope } from "../tensor/mod.ts";
 import { Module } from "../nn/mod.ts";
 import { LoraLinear } from "./lora_linear.ts";
-import { _tryReadSync } from "../nn/_checks.ts";
 
 /**
  * The LoRA layers of a model with their dotted names, in module order.
@@ -24,14 +23,6 @@ export function _loraLayers(model: Module): [string, LoraLinear][] {
   return out;
 }
 
-/** True when every value is finite; `null` when it cannot be read synchronously. */
-function _allFinite(t: Tensor): boolean | null {
-  const d = _tryReadSync(t);
-  if (d === null) return null;
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
-  return true;
-}
-
 /**
  * Sets `W ← W + sign·scaling·B·A` on every given layer, or on none: all new
  * weights are computed and checked before any is written.
@@ -39,8 +30,10 @@ function _allFinite(t: Tensor): boolean | null {
  * @param who The caller, for messages.
  * @param layers The layers.
  * @param sign +1 merges, −1 unmerges.
- * @throws {RangeError} When a new weight would hold a non-finite value
- *   (checked where the backend reads synchronously, i.e. the CPU).
+ * @throws {RangeError} When a new weight would hold a non-finite value. On
+ *   a backend that reads asynchronously (WebGPU) the check runs on the
+ *   device: nothing is written, and the next read or sync throws the error
+ *   and puts the layers' merge state back.
  */
 export function _shiftLayers(
   who: string,
@@ -48,15 +41,20 @@ export function _shiftLayers(
   sign: 1 | -1,
 ): void {
   const fresh = layers.map(([, l]) => keep(l._shiftedWeight(sign)));
+  const before = layers.map(([, l]) => l.merged);
   try {
-    layers.forEach(([name, l], i) => {
-      if (_allFinite(fresh[i]) === false) {
-        throw new RangeError(
-          `${who}: "${name}" would get non-finite weights (scaling ${l.scaling}); nothing was changed`,
-        );
-      }
-    });
-    noGrad(() => layers.forEach(([, l], i) => l.base.weight.assign(fresh[i])));
+    noGrad(() =>
+      _assignAllFinite(layers.map(([, l], i) => [fresh[i], l.base.weight] as const), {
+        op: who,
+        error: (i) =>
+          new RangeError(
+            `${who}: "${layers[i][0]}" would get non-finite weights (scaling ${
+              layers[i][1].scaling
+            }); nothing was changed`,
+          ),
+        onFail: () => layers.forEach(([, l], i) => l._setMerged(before[i])),
+      })
+    );
   } finally {
     for (const t of fresh) t.dispose();
   }

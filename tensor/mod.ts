@@ -8,6 +8,7 @@ export type { NestedArray, ReduceOptions, TensorLike } from "./tensor.ts";
 export { arange, full, ones, rand, randn, tensor, zeros } from "./factories.ts";
 export type { TensorOptions } from "./factories.ts";
 export { cat, stack, where } from "./ops_public.ts";
+export { assignAllFinite as _assignAllFinite } from "./ops.ts";
 export { manualSeed } from "./random.ts";
 export { noGrad } from "./autograd.ts";
 export { keep, memory, scope } from "./memory.ts";

@@ -12,19 +12,8 @@
  *
  * @module
  */
-import { getBackend, registerBackend, setBackend } from "../mod.ts";
-import { CpuBackend, type FusedOps } from "../backends/mod.ts";
-
-/**
- * The CPU backend with its optional fused paths removed, so the composed
- * versions (softmax, linear, …) run through the same suites and are held to
- * the same numbers as the fused ones.
- */
-class PrimitiveCpuBackend extends CpuBackend {
-  override readonly fused: FusedOps = {};
-}
-
-registerBackend("cpu-primitives", () => new PrimitiveCpuBackend("cpu-primitives"));
+import { getBackend, setBackend } from "../mod.ts";
+import "./_primitives.ts";
 
 /** How to decide whether a candidate backend can run on this machine. */
 type Probe = () => Promise<string | null>;
@@ -153,4 +142,34 @@ export function backendTest(
       },
     });
   }
+}
+
+/**
+ * Runs `fn` and reads `readback()` back: an error the backend reports at
+ * once (the CPU) or at the next read (a device-side check on WebGPU) is
+ * returned; `null` when there was none. The same assertions then hold on
+ * every backend.
+ *
+ * @param fn The call that should fail.
+ * @param readback What to read afterwards (its result or any tensor).
+ * @returns The error, or null.
+ */
+export async function deferredError(
+  fn: () => unknown,
+  readback: (result: unknown) => { data(): Promise<unknown> } | null,
+): Promise<unknown> {
+  let result: unknown;
+  try {
+    result = fn();
+  } catch (e) {
+    return e;
+  }
+  try {
+    await readback(result)?.data();
+  } catch (e) {
+    return e;
+  } finally {
+    (result as { dispose?: () => void } | undefined)?.dispose?.();
+  }
+  return null;
 }

@@ -14,6 +14,7 @@
  */
 
 import { BufferPool } from "./buffer_pool.ts";
+import { DeviceErrors, ERROR_BYTES } from "./device_errors.ts";
 import { bucketBytes, MAX_BATCH_DISPATCHES, META_ARENA_BYTES } from "./limits.ts";
 
 /** How a kernel binds a buffer. */
@@ -55,6 +56,8 @@ const UPLOAD_ARENA_BYTES = 64 * 1024;
 export class GpuContext {
   /** Storage pool of this device. */
   readonly pool: BufferPool;
+  /** Device-side error flags and the sites that may set them. */
+  readonly errors: DeviceErrors;
   /**
    * Workgroups per grid dimension, from the device's
    * `maxComputeWorkgroupsPerDimension`; larger grids are split (tests lower
@@ -87,6 +90,7 @@ export class GpuContext {
    */
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device, (b) => this.destroyLater(b));
+    this.errors = new DeviceErrors(device);
     this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
     this.#alignWords = Math.max(64, device.limits.minStorageBufferOffsetAlignment) / 4;
     this.#metaBuffer = device.createBuffer({ size: META_ARENA_BYTES, usage: STORAGE | COPY_DST });
@@ -247,6 +251,7 @@ export class GpuContext {
       queue.writeBuffer(this.#uploadBuffer, 0, this.#upload, 0, this.#uploadBytes);
     }
     queue.submit([encoder.finish()]);
+    this.errors.submitted();
     const check = Promise.all([this.device.popErrorScope(), this.device.popErrorScope()])
       .then((errors) => errors.forEach((e) => this.#record(e)), () => {});
     this.#checks.add(check);
@@ -259,16 +264,66 @@ export class GpuContext {
     this.#pendingDestroy = [];
   }
 
-  /** Copies `bytes` bytes of `gpu` to the host once queued work is done. */
+  /**
+   * Copies `bytes` bytes of `gpu` to the host once queued work is done.
+   * Throws a device-side error a kernel recorded before it (see
+   * `device_errors.ts`).
+   */
   async read(gpu: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     this.check();
-    const size = bucketBytes(bytes, Number.MAX_SAFE_INTEGER);
-    let staging = this.#staging.get(size)?.pop();
-    if (staging) this.#stagingBytes -= size;
-    else staging = this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+    const staging = this.#takeStaging(bytes);
     this.#ensureBatch().copyBufferToBuffer(gpu, 0, staging, 0, bytes);
     this.#pendingUse.add(gpu);
+    const flags = this.#copyFlags();
     this.flush();
+    let out: ArrayBuffer;
+    try {
+      out = await this.#map(staging, bytes);
+    } finally {
+      if (flags) {
+        this.errors.settle(
+          new Uint32Array(await this.#map(flags.staging, ERROR_BYTES)),
+          flags.mark,
+        );
+      }
+    }
+    return out;
+  }
+
+  /** Resolves once all submitted work is done; throws recorded errors. */
+  async sync(): Promise<void> {
+    this.check();
+    const flags = this.#copyFlags();
+    this.flush();
+    if (flags) {
+      this.errors.settle(new Uint32Array(await this.#map(flags.staging, ERROR_BYTES)), flags.mark);
+    } else {
+      await Promise.race([this.device.queue.onSubmittedWorkDone(), this.#lostRejection]);
+    }
+    await this.#settle();
+    this.check();
+  }
+
+  #takeStaging(bytes: number): GPUBuffer {
+    const size = bucketBytes(bytes, Number.MAX_SAFE_INTEGER);
+    const staging = this.#staging.get(size)?.pop();
+    if (staging) {
+      this.#stagingBytes -= size;
+      return staging;
+    }
+    return this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
+  }
+
+  /** Records a copy of the error flags when a checking kernel may have run. */
+  #copyFlags(): { staging: GPUBuffer; mark: number } | null {
+    if (!this.errors.pending) return null;
+    const staging = this.#takeStaging(ERROR_BYTES);
+    this.#ensureBatch().copyBufferToBuffer(this.errors.buffer, 0, staging, 0, ERROR_BYTES);
+    return { staging, mark: this.errors.mark };
+  }
+
+  /** Maps a submitted staging copy and returns its bytes (then recycles it). */
+  async #map(staging: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     try {
       await Promise.race([staging.mapAsync(MAP_READ, 0, bytes), this.#lostRejection]);
     } catch (err) {
@@ -282,15 +337,6 @@ export class GpuContext {
     await this.#settle();
     this.check();
     return out;
-  }
-
-  /** Resolves once all submitted work is done; throws recorded errors. */
-  async sync(): Promise<void> {
-    this.check();
-    this.flush();
-    await Promise.race([this.device.queue.onSubmittedWorkDone(), this.#lostRejection]);
-    await this.#settle();
-    this.check();
   }
 
   /** Destroys `gpu` now, or after the pending batch is submitted. */
@@ -307,6 +353,7 @@ export class GpuContext {
     this.#staging.clear();
     this.#metaBuffer.destroy();
     this.#uploadBuffer.destroy();
+    this.errors.destroy();
     this.device.destroy();
   }
 

@@ -6,9 +6,18 @@
  * @module
  */
 
-import type { AdamArgs, BinaryOp, BufferHandle, DType, UnaryOp, View } from "../backend.ts";
+import type {
+  AdamArgs,
+  BinaryOp,
+  BufferHandle,
+  DeferredCheck,
+  DType,
+  UnaryOp,
+  View,
+} from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
-import type { GpuContext, Kernel } from "./gpu_context.ts";
+import type { Binding, GpuContext, Kernel } from "./gpu_context.ts";
+import { ERROR_BYTES } from "./device_errors.ts";
 import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
 import {
   checkBounds,
@@ -26,6 +35,7 @@ import {
   binarySource,
   castSource,
   copySource,
+  finiteCheckSource,
   unarySource,
   whereSource,
 } from "./wgsl_elementwise.ts";
@@ -53,6 +63,7 @@ function runStrided(
   views: readonly View[],
   out: GpuBuffer,
   outView?: View,
+  extra: readonly Binding[] = [],
 ): void {
   const n = numel(shape);
   if (n === 0) return;
@@ -71,6 +82,7 @@ function runStrided(
   );
   const binds = handles.map(bind);
   if (!outView) binds.push(bind(out));
+  binds.push(...extra);
   ctx.dispatch(kernelFor(c.shape.length), meta.finish(), binds, grid1d(ctx, n));
 }
 
@@ -124,16 +136,63 @@ export function cast(ctx: GpuContext, x: View, dtype: DType, out: BufferHandle):
   );
 }
 
-/** Strided copy `out[...] = x[...]`. */
-export function copy(ctx: GpuContext, x: View, out: View): void {
+/**
+ * Strided copy `out[...] = x[...]`; a `guarded` copy writes nothing once a
+ * transaction's check has failed (see `checkedAssign`).
+ */
+export function copy(ctx: GpuContext, x: View, out: View, guarded = false): void {
   runStrided(
     ctx,
-    (r) => ctx.kernel(`copy:${x.dtype}:${out.dtype}:${r}`, () => copySource(x.dtype, out.dtype, r)),
+    (r) =>
+      ctx.kernel(
+        `copy:${x.dtype}:${out.dtype}:${r}:${guarded}`,
+        () => copySource(x.dtype, out.dtype, r, guarded),
+      ),
     x.shape,
     [x],
     gpuBuffer(out.buffer),
     out,
+    guarded ? [{ gpu: ctx.errors.buffer, bytes: ERROR_BYTES }] : [],
   );
+}
+
+/**
+ * Writes `src[i]` into `dst[i]` for every pair, all or none: each source is
+ * checked on the device first, and when one holds a non-finite value no
+ * pair is written and the next read or sync throws `check.error(i)` for the
+ * first such pair, after `check.onFail()`.
+ */
+export function checkedAssign(
+  ctx: GpuContext,
+  pairs: readonly (readonly [View, View])[],
+  check: DeferredCheck,
+): void {
+  const onFail = () => check.onFail();
+  pairs.forEach(([src], i) => {
+    const n = numel(src.shape);
+    if (n === 0) return;
+    const h = checkView(src, "checkedAssign source", "float32");
+    checkBounds(src, h, "checkedAssign source");
+    const site = ctx.errors.site(null, () => ({
+      op: check.op,
+      error: () => check.error(i),
+      onFail,
+      txn: true,
+    }));
+    const c = coalesce(src.shape, [src.strides]);
+    const meta = new Meta().u32(n, site).strided(c.shape, [{
+      offset: src.offset,
+      strides: c.strides[0],
+    }]);
+    const rank = c.shape.length;
+    ctx.dispatch(
+      ctx.kernel(`finiteCheck:${rank}`, () => finiteCheckSource(rank)),
+      meta.finish(),
+      [bind(h), { gpu: ctx.errors.buffer, bytes: ERROR_BYTES }],
+      grid1d(ctx, n),
+    );
+  });
+  for (const [src, dst] of pairs) copy(ctx, src, dst, true);
 }
 
 /** In-place Adam/AdamW on contiguous param, m, v and a strided grad. */

@@ -7,11 +7,13 @@
 import type { BufferHandle, View } from "../backend.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { bindingBytes } from "./limits.ts";
+import { ERROR_BYTES } from "./device_errors.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
 import { grid1d } from "./ops_elementwise.ts";
 import {
   GATHER_SCALARS,
   gatherSource,
+  indexCheckSource,
   SCATTER_SCALARS,
   scatterLinkSource,
   scatterSource,
@@ -26,7 +28,10 @@ function indexOf(index: View, what: string) {
   return { h, n, stride: c.strides[0][0] ?? 0 };
 }
 
-/** `out[i, …] = x[index[i], …]`; out-of-range rows give zeros. */
+/**
+ * `out[i, …] = x[index[i], …]`; an out-of-range row gives zeros and a
+ * device-side RangeError that the next read or sync throws.
+ */
 export function gather(ctx: GpuContext, x: View, index: View, out: BufferHandle): void {
   const xh = checkView(x, "gather x");
   const ob = gpuBuffer(out);
@@ -35,22 +40,43 @@ export function gather(ctx: GpuContext, x: View, index: View, out: BufferHandle)
   const inner = coalesce(x.shape.slice(1), [x.strides.slice(1)]);
   const row = numel(inner.shape);
   const total = ix.n * row;
-  if (total === 0) return;
-  if (x.shape[0] > 0) checkBounds(x, xh, "gather x");
+  if (ix.n === 0) return;
+  const rows = x.shape[0];
+  const site = ctx.errors.site(`gather:${rows}`, () => ({
+    op: "indexSelect",
+    error: () =>
+      new RangeError(
+        `indexSelect(): an index is out of range [0, ${rows}) (found on the device by a ` +
+          `gather recorded before this read)`,
+      ),
+  }));
+  if (total === 0) {
+    // Nothing to copy, but the indices are still checked.
+    const check = ctx.kernel(`indexCheck:${index.dtype}`, () => indexCheckSource(index.dtype));
+    ctx.dispatch(
+      check,
+      new Meta().u32(ix.n, rows).i32(index.offset, ix.stride).u32(site).finish(),
+      [{ gpu: ix.h.gpu, bytes: ix.h.bytes }, { gpu: ctx.errors.buffer, bytes: ERROR_BYTES }],
+      grid1d(ctx, ix.n),
+    );
+    return;
+  }
+  if (rows > 0) checkBounds(x, xh, "gather x");
   checkCapacity(ob, total, "gather output");
   const rank = inner.shape.length;
   const kernel = ctx.kernel(
     `gather:${x.dtype}:${index.dtype}:${rank}`,
     () => gatherSource(x.dtype, index.dtype, rank),
   );
-  const meta = new Meta().u32(total, row, ix.n, x.shape[0])
-    .i32(x.offset, x.strides[0], index.offset, ix.stride);
+  const meta = new Meta().u32(total, row, ix.n, rows)
+    .i32(x.offset, x.strides[0], index.offset, ix.stride).u32(site);
   if (meta.length !== GATHER_SCALARS) throw new Error("webgpu: gather parameter layout");
   meta.strided(inner.shape, [{ offset: 0, strides: inner.strides[0] }]);
   ctx.dispatch(kernel, meta.finish(), [
     { gpu: xh.gpu, bytes: xh.bytes },
     { gpu: ix.h.gpu, bytes: ix.h.bytes },
     { gpu: ob.gpu, bytes: ob.bytes },
+    { gpu: ctx.errors.buffer, bytes: ERROR_BYTES },
   ], grid1d(ctx, total));
 }
 

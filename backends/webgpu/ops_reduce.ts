@@ -7,6 +7,7 @@
 
 import type { BufferHandle, ReduceOp, View } from "../backend.ts";
 import type { GpuContext } from "./gpu_context.ts";
+import { ERROR_BYTES } from "./device_errors.ts";
 import { grid2d } from "./limits.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
 import {
@@ -99,7 +100,8 @@ export function softmax(ctx: GpuContext, x: View, out: BufferHandle, log: boolea
 /**
  * Row cross-entropy of logits x [rows, C] against int32 targets [rows]:
  * one dispatch writing `probs = softmax(x)` [rows, C] and `losses` [rows]
- * (NaN where a target is outside [0, C)).
+ * (NaN where a target is outside [0, C), and a device-side RangeError that
+ * the next read or sync throws).
  */
 export function crossEntropy(
   ctx: GpuContext,
@@ -130,13 +132,22 @@ export function crossEntropy(
     }
   }
   const kernel = ctx.kernel("crossEntropy", crossEntropySource);
+  const site = ctx.errors.site(`crossEntropy:${cols}`, () => ({
+    op: "crossEntropy",
+    error: () =>
+      new RangeError(
+        `crossEntropy: a target is out of range [0, ${cols}) (found on the device by a ` +
+          `cross-entropy recorded before this read)`,
+      ),
+  }));
   const meta = new Meta().u32(rows, cols).i32(x.offset, x.strides[0], x.strides[1])
-    .i32(targets.offset, targets.strides[0]);
+    .i32(targets.offset, targets.strides[0]).u32(site);
   const [gx, gy] = grid2d(rows, ctx.maxGroupsPerDim);
   ctx.dispatch(kernel, meta.finish(), [
     { gpu: xb.gpu, bytes: xb.bytes },
     { gpu: tb.gpu, bytes: tb.bytes },
     { gpu: lb.gpu, bytes: lb.bytes },
     { gpu: pb.gpu, bytes: pb.bytes },
+    { gpu: ctx.errors.buffer, bytes: ERROR_BYTES },
   ], [gx, gy, 1]);
 }

@@ -25,6 +25,7 @@ import type {
   Backend,
   BinaryOp,
   BufferHandle,
+  DeferredCheck,
   DType,
   FusedOps,
   ReduceOp,
@@ -35,7 +36,7 @@ import type {
 import { GpuBuffer } from "./buffer_pool.ts";
 import { GpuContext } from "./gpu_context.ts";
 import { gpuBuffer } from "./meta.ts";
-import { adam, binary, cast, copy, unary, where } from "./ops_elementwise.ts";
+import { adam, binary, cast, checkedAssign, copy, unary, where } from "./ops_elementwise.ts";
 import { gather, scatterAdd } from "./ops_index.ts";
 import { linear, loraLinear, matmul } from "./ops_matmul.ts";
 import { crossEntropy, reduce, softmax } from "./ops_reduce.ts";
@@ -213,6 +214,12 @@ export class WebGpuBackend implements Backend {
   gather(x: View, index: View, out: BufferHandle): void {
     this.ctx.check();
     gather(this.ctx, x, index, out);
+  }
+
+  /** All-or-nothing copies, checked for non-finite values on the device. */
+  checkedAssign(pairs: readonly (readonly [View, View])[], check: DeferredCheck): void {
+    this.ctx.check();
+    checkedAssign(this.ctx, pairs, check);
   }
 
   /** Deterministic row scatter-add. */

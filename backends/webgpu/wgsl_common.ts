@@ -19,8 +19,8 @@ export function wgslType(dtype: DType): "f32" | "i32" {
 export interface BufferDecl {
   /** Variable name in WGSL. */
   readonly name: string;
-  /** Element type. */
-  readonly type: "f32" | "i32" | "u32";
+  /** Element type (`atomic<u32>` for the device-error flags). */
+  readonly type: "f32" | "i32" | "u32" | "atomic<u32>";
   /** `read` or `read_write`. */
   readonly access: "read" | "read_write";
 }
@@ -258,6 +258,8 @@ fn pow_f(a: f32, b: f32) -> f32 {
     return select(r, 1.0 / r, b < 0.0);
   }
   if (a == 0.0) { return select(0.0, inf_(), b < 0.0); }
+  // (−∞)^b for a non-integral b: +∞ when b > 0, +0 when b < 0.
+  if (a == -inf_() && !integral) { return select(0.0, inf_(), b > 0.0); }
   if (a < 0.0) {
     if (!integral) { return nan_(); }
     let odd = abs(b) < 16777216.0 && (i32(abs(b)) & 1) == 1;

@@ -11,7 +11,8 @@
 
 import type { BinaryOp, DType, UnaryOp } from "../backend.ts";
 import type { Access } from "./gpu_context.ts";
-import { header, main1d, MATH, stridedOffsets, wgslType } from "./wgsl_common.ts";
+import { type BufferDecl, header, main1d, MATH, stridedOffsets, wgslType } from "./wgsl_common.ts";
+import { ABORT, FIRST, FIRST_TXN } from "./device_errors.ts";
 
 /** Generated kernel source and the access of its buffers. */
 export interface KernelSource {
@@ -168,14 +169,43 @@ export function castSource(from: DType, to: DType, rank: number): KernelSource {
   };
 }
 
-/** Strided → strided copy (operands `x`, `y`; y is written). */
-export function copySource(from: DType, to: DType, rank: number): KernelSource {
-  const body = stridedOffsets(rank, 1, ["x", "y"]) +
+/**
+ * Strided → strided copy (operands `x`, `y`; y is written). A `guarded`
+ * copy also binds the device-error flags and writes nothing once a
+ * transaction's check has failed (see `device_errors.ts`).
+ */
+export function copySource(from: DType, to: DType, rank: number, guarded = false): KernelSource {
+  const body = (guarded ? `  if (atomicLoad(&err[${ABORT}]) != 0u) { return; }\n` : "") +
+    stridedOffsets(rank, 1, ["x", "y"]) +
     `  ys[o_y] = ${convert(from, to, "xs[o_x]")};`;
+  const decls: BufferDecl[] = [
+    { name: "xs", type: wgslType(from), access: "read" },
+    { name: "ys", type: wgslType(to), access: "read_write" },
+  ];
+  if (guarded) decls.push({ name: "err", type: "atomic<u32>", access: "read_write" });
+  return {
+    code: header(decls) + MATH + main1d(0, body),
+    access: decls.map((d) => d.access),
+  };
+}
+
+/**
+ * A transaction's check: flags `site` (words `[0] n, [1] site`, then the
+ * strided layout of x from word 2) when any element of x is not finite, and
+ * sets the sticky abort word so later guarded copies write nothing.
+ */
+export function finiteCheckSource(rank: number): KernelSource {
+  const body = stridedOffsets(rank, 2, ["x"]) + `
+  let v = xs[o_x];
+  if (is_nan(v) || abs(v) == inf_()) {
+    atomicMin(&err[${FIRST}], prm[1]);
+    atomicMin(&err[${FIRST_TXN}], prm[1]);
+    atomicStore(&err[${ABORT}], 1u);
+  }`;
   return {
     code: header([
-      { name: "xs", type: wgslType(from), access: "read" },
-      { name: "ys", type: wgslType(to), access: "read_write" },
+      { name: "xs", type: "f32", access: "read" },
+      { name: "err", type: "atomic<u32>", access: "read_write" },
     ]) + MATH + main1d(0, body),
     access: ["read", "read_write"],
   };

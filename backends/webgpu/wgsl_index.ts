@@ -2,9 +2,10 @@
  * WGSL templates of gather and scatterAdd.
  *
  * Gather words: `[0] out elements, [1] row size, [2] index count, [3] rows
- * of x, [4] x offset, [5] x row stride, [6] index offset, [7] index stride`,
- * then the strided layout of one row (shape, x: 0 + strides). A row index
- * outside `[0, rows)` yields zeros.
+ * of x, [4] x offset, [5] x row stride, [6] index offset, [7] index stride,
+ * [8] error site`, then the strided layout of one row (shape, x: 0 +
+ * strides). A row index outside `[0, rows)` writes zeros and flags the
+ * site (see `device_errors.ts`), so the next read throws.
  *
  * scatterAdd runs deterministically without float atomics in two passes.
  * `link` (one invocation per index entry j) finds whether j is the first
@@ -26,7 +27,7 @@ import { header, main1d, MATH, stridedOffsets, wgslType } from "./wgsl_common.ts
 import type { KernelSource } from "./wgsl_elementwise.ts";
 
 /** Words before the row layout of gather. */
-export const GATHER_SCALARS = 8;
+export const GATHER_SCALARS = 9;
 /** Words before the row layout of scatter. */
 export const SCATTER_SCALARS = 10;
 
@@ -44,7 +45,11 @@ export function gatherSource(dtype: DType, indexType: DType, rank: number): Kern
   let r = idx / prm[1];
   let inner = idx % prm[1];
   let row = ix(r);
-  if (row < 0 || u32(row) >= prm[3]) { out[idx] = ${t}(0); return; }
+  if (row < 0 || u32(row) >= prm[3]) {
+    atomicMin(&err[0], prm[8]);
+    out[idx] = ${t}(0);
+    return;
+  }
 ${stridedOffsets(rank, GATHER_SCALARS, ["x"], "inner")}
   out[idx] = xs[bitcast<i32>(prm[4]) + row * bitcast<i32>(prm[5]) + o_x];`;
   return {
@@ -52,8 +57,27 @@ ${stridedOffsets(rank, GATHER_SCALARS, ["x"], "inner")}
       { name: "xs", type: t, access: "read" },
       { name: "ids", type: wgslType(indexType), access: "read" },
       { name: "out", type: t, access: "read_write" },
+      { name: "err", type: "atomic<u32>", access: "read_write" },
     ]) + MATH + indexFn(indexType, 6, 7) + main1d(0, body),
-    access: ["read", "read", "read_write"],
+    access: ["read", "read", "read_write", "read_write"],
+  };
+}
+
+/**
+ * Index check alone (a gather whose rows are empty still validates its
+ * indices): words `[0] n, [1] rows, [2] index offset, [3] index stride,
+ * [4] error site`.
+ */
+export function indexCheckSource(indexType: DType): KernelSource {
+  const body = `
+  let row = ix(idx);
+  if (row < 0 || u32(row) >= prm[1]) { atomicMin(&err[0], prm[4]); }`;
+  return {
+    code: header([
+      { name: "ids", type: wgslType(indexType), access: "read" },
+      { name: "err", type: "atomic<u32>", access: "read_write" },
+    ]) + MATH + indexFn(indexType, 2, 3) + main1d(0, body),
+    access: ["read", "read_write"],
   };
 }
 

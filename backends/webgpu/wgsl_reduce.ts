@@ -206,6 +206,7 @@ export function crossEntropySource(): KernelSource {
     { name: "tg", type: "i32", access: "read" },
     { name: "losses", type: "f32", access: "read_write" },
     { name: "probs", type: "f32", access: "read_write" },
+    { name: "err", type: "atomic<u32>", access: "read_write" },
   ]) + MATH + rowMain(
     W,
     `
@@ -217,8 +218,9 @@ export function crossEntropySource(): KernelSource {
     let t = tg[bitcast<i32>(prm[5]) + i32(row) * bitcast<i32>(prm[6])];
     var loss = nan_();
     if (t >= 0 && u32(t) < cols) { loss = lt - (xs[base + t * cs] - mx); }
+    else { atomicMin(&err[0], prm[7]); }
     losses[row] = loss;
   }`,
   );
-  return { code, access: ["read", "read", "read_write", "read_write"] };
+  return { code, access: ["read", "read", "read_write", "read_write", "read_write"] };
 }

@@ -180,24 +180,31 @@ gpuTest("fused crossEntropy matches float64 (odd sizes, ±1000 logits)", async (
   }
 });
 
-gpuTest("fused crossEntropy: an out-of-range target gives NaN for that row only", async (b) => {
-  const [rows, c] = [4, 5];
-  const xd = rand(rows * c, 9).map(Math.fround);
-  const td = [2, 5, -1, 0]; // rows 1 and 2 are out of range
-  // Targets as a strided view with an offset.
-  const tStore = [7, ...td.flatMap((t) => [t, 99])];
-  const xb = upload(b, xd), tb = upload(b, tStore, "int32");
-  const tv = view(tb, [rows], { strides: [2], offset: 1, dtype: "int32" });
-  const losses = b.alloc(rows, "float32"), probs = b.alloc(rows * c, "float32");
-  b.fused.crossEntropy!(view(xb, [rows, c]), tv, losses, probs);
-  const ref = hostCrossEntropy(xd, td, rows, c);
-  const got = await readAll(b, losses, rows);
-  assert.ok(Number.isNaN(got[1]) && Number.isNaN(got[2]), `NaN rows: ${got}`);
-  assertClose(got, ref.losses, 1e-5, 1e-5, "losses");
-  assertClose(await readAll(b, probs, rows * c), ref.probs, 1e-6, 1e-5, "probs (all rows)");
-  assert.throws(
-    () => b.fused.crossEntropy!(view(xb, [rows, c]), view(xb, [rows]), losses, probs),
-    /int32/,
-  );
-  [xb, tb, losses, probs].forEach((h) => b.free(h));
-});
+gpuTest(
+  "fused crossEntropy: an out-of-range target gives NaN for that row only and a RangeError at the next read",
+  async (b) => {
+    const [rows, c] = [4, 5];
+    const xd = rand(rows * c, 9).map(Math.fround);
+    const td = [2, 5, -1, 0]; // rows 1 and 2 are out of range
+    // Targets as a strided view with an offset.
+    const tStore = [7, ...td.flatMap((t) => [t, 99])];
+    const xb = upload(b, xd), tb = upload(b, tStore, "int32");
+    const tv = view(tb, [rows], { strides: [2], offset: 1, dtype: "int32" });
+    const losses = b.alloc(rows, "float32"), probs = b.alloc(rows * c, "float32");
+    b.fused.crossEntropy!(view(xb, [rows, c]), tv, losses, probs);
+    const ref = hostCrossEntropy(xd, td, rows, c);
+    await assert.rejects(
+      () => b.sync(),
+      (e: Error) => e instanceof RangeError && /crossEntropy/.test(e.message),
+    );
+    const got = await readAll(b, losses, rows);
+    assert.ok(Number.isNaN(got[1]) && Number.isNaN(got[2]), `NaN rows: ${got}`);
+    assertClose(got, ref.losses, 1e-5, 1e-5, "losses");
+    assertClose(await readAll(b, probs, rows * c), ref.probs, 1e-6, 1e-5, "probs (all rows)");
+    assert.throws(
+      () => b.fused.crossEntropy!(view(xb, [rows, c]), view(xb, [rows]), losses, probs),
+      /int32/,
+    );
+    [xb, tb, losses, probs].forEach((h) => b.free(h));
+  },
+);

@@ -1,31 +1,41 @@
 import assert from "node:assert/strict";
 import { assertClose, gpuTest, hostValues, rand, readAll, upload, view } from "./helpers.ts";
 
-gpuTest("gather rows of a strided view by int32 index, out-of-range gives zeros", async (b) => {
-  // x: [4, 2, 3] stored as [4, 3, 2] (inner dims transposed).
-  const data = Array.from({ length: 24 }, (_, i) => i);
-  const xb = upload(b, data);
-  const xv = view(xb, [4, 2, 3], { strides: [6, 1, 2] });
-  const idx = [3, 0, 3, 1, 7, -1];
-  const ib = upload(b, idx, "int32");
-  const out = b.alloc(idx.length * 6, "float32");
-  b.gather(xv, view(ib, [idx.length], { dtype: "int32" }), out);
-  const rows = hostValues(data, xv);
-  const ref = idx.flatMap((
-    r,
-  ) => (r >= 0 && r < 4 ? rows.slice(r * 6, r * 6 + 6) : new Array(6).fill(0)));
-  assert.deepEqual(await readAll(b, out, idx.length * 6), ref);
-  // A strided index view (every other entry, from offset 1) over int32 rows.
-  const xi = upload(b, [10, 11, 20, 21, 30, 31], "int32");
-  const out2 = b.alloc(6, "int32");
-  b.gather(
-    view(xi, [3, 2], { dtype: "int32" }),
-    view(ib, [3], { strides: [2], offset: 1, dtype: "int32" }),
-    out2,
-  );
-  assert.deepEqual(await readAll(b, out2, 6, "int32"), [10, 11, 20, 21, 0, 0]);
-  [xb, ib, out, xi, out2].forEach((x) => b.free(x));
-});
+gpuTest(
+  "gather of a strided view by int32 index; out of range: zeros and a RangeError at the next read",
+  async (b) => {
+    // x: [4, 2, 3] stored as [4, 3, 2] (inner dims transposed).
+    const data = Array.from({ length: 24 }, (_, i) => i);
+    const xb = upload(b, data);
+    const xv = view(xb, [4, 2, 3], { strides: [6, 1, 2] });
+    const idx = [3, 0, 3, 1, 7, -1];
+    const ib = upload(b, idx, "int32");
+    const out = b.alloc(idx.length * 6, "float32");
+    b.gather(xv, view(ib, [idx.length], { dtype: "int32" }), out);
+    const rows = hostValues(data, xv);
+    const ref = idx.flatMap((
+      r,
+    ) => (r >= 0 && r < 4 ? rows.slice(r * 6, r * 6 + 6) : new Array(6).fill(0)));
+    // The device flagged the bad indices: the next read throws, once.
+    await assert.rejects(
+      () => readAll(b, out, idx.length * 6),
+      (e: Error) =>
+        e instanceof RangeError && /indexSelect/.test(e.message) && /\[0, 4\)/.test(e.message),
+    );
+    assert.deepEqual(await readAll(b, out, idx.length * 6), ref);
+    // A strided index view (every other entry, from offset 1) over int32 rows.
+    const xi = upload(b, [10, 11, 20, 21, 30, 31], "int32");
+    const out2 = b.alloc(6, "int32");
+    b.gather(
+      view(xi, [3, 2], { dtype: "int32" }),
+      view(ib, [3], { strides: [2], offset: 1, dtype: "int32" }),
+      out2,
+    );
+    await assert.rejects(() => readAll(b, out2, 6, "int32"), RangeError);
+    assert.deepEqual(await readAll(b, out2, 6, "int32"), [10, 11, 20, 21, 0, 0]);
+    [xb, ib, out, xi, out2].forEach((x) => b.free(x));
+  },
+);
 
 gpuTest("scatterAdd with repeated indices matches a sequential host loop", async (b) => {
   const rowsOut = 5, n = 9, cols = 3;
