@@ -5,7 +5,7 @@
  */
 import { noGrad, record } from "./autograd.ts";
 import { _empty as empty, _requireFloat, _sameBackend } from "./ops.ts";
-import { broadcastShapes, broadcastStrides, fmtShape, normDim } from "./shape.ts";
+import { broadcastShapes, broadcastStrides, describe, fmtShape, normDim } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 
 function batchView(t: Tensor, batch: readonly number[]) {
@@ -23,7 +23,7 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
       } (${K} vs ${K2})`,
     );
   }
-  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), "matmul()");
   const out = empty([...batch, M, N], "float32", a._backend);
   a._backend.matmul(batchView(a, batch), batchView(b, batch), out._storage.buffer);
   return out;
@@ -31,7 +31,9 @@ function matmul2(a: Tensor, b: Tensor): Tensor {
 
 /** Matrix product with torch.matmul's 1-D / 2-D / batched rules. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
-  if (!(b instanceof Tensor)) throw new TypeError("matmul() needs a Tensor");
+  if (!(b instanceof Tensor)) {
+    throw new TypeError(`matmul(): the operand must be a Tensor, got ${describe(b)}`);
+  }
   _requireFloat(a, "matmul()");
   _requireFloat(b, "matmul()");
   _sameBackend(a, b, "matmul");
@@ -75,11 +77,37 @@ export function matmulShape(a: readonly number[], b: readonly number[]): number[
   ];
 }
 
+/**
+ * Checks a list of tensors to join: an array of Tensors, at least one.
+ *
+ * @throws {TypeError} when it is not an array of Tensors.
+ * @throws {RangeError} when it is empty.
+ */
+function checkList(tensors: unknown, what: string): asserts tensors is readonly Tensor[] {
+  if (!Array.isArray(tensors)) {
+    throw new TypeError(`${what}: expected an array of Tensors, got ${describe(tensors)}`);
+  }
+  if (tensors.length === 0) throw new RangeError(`${what} needs at least one tensor`);
+  for (let i = 0; i < tensors.length; i++) {
+    if (!(tensors[i] instanceof Tensor)) {
+      throw new TypeError(
+        `${what}: element ${i} is not a Tensor (${i in tensors ? describe(tensors[i]) : "a hole"})`,
+      );
+    }
+  }
+}
+
 /** Joins tensors along an existing dim. */
 export function cat(tensors: readonly Tensor[], dim: number): Tensor {
-  if (tensors.length === 0) throw new RangeError("cat() needs at least one tensor");
+  checkList(tensors, "cat()");
   const first = tensors[0];
-  const d = normDim(dim, first.ndim);
+  const zeroD = tensors.findIndex((t) => t.ndim === 0);
+  if (zeroD >= 0) {
+    throw new RangeError(
+      `cat(): tensor ${zeroD} is 0-d; zero-dimensional tensors cannot be concatenated (use stack)`,
+    );
+  }
+  const d = normDim(dim, first.ndim, "cat(): dim");
   for (const t of tensors) {
     _sameBackend(first, t, "cat");
     if (t.dtype !== first.dtype) {
@@ -109,9 +137,13 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
 
 /** Joins tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim: number): Tensor {
-  if (tensors.length === 0) throw new RangeError("stack() needs at least one tensor");
-  const d = normDim(dim, tensors[0].ndim + 1);
+  checkList(tensors, "stack()");
+  const d = normDim(dim, tensors[0].ndim + 1, "stack(): dim");
   for (const t of tensors) {
+    _sameBackend(tensors[0], t, "stack");
+    if (t.dtype !== tensors[0].dtype) {
+      throw new TypeError(`stack(): dtypes differ: ${tensors[0].dtype} and ${t.dtype}`);
+    }
     if (t.ndim !== tensors[0].ndim || t.shape.some((s, i) => s !== tensors[0].shape[i])) {
       throw new RangeError(
         `stack(): shapes ${fmtShape(tensors[0].shape)} and ${fmtShape(t.shape)} differ`,

@@ -6,7 +6,7 @@
 import type { ReduceOp } from "../backends/backend.ts";
 import { noGrad, record } from "./autograd.ts";
 import { _empty as empty, _requireFloat } from "./ops.ts";
-import { normDim, normDims } from "./shape.ts";
+import { fmtShape, normDim, normDims } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {
@@ -30,7 +30,7 @@ export function sum(
   dim: number | readonly number[] | undefined,
   keepdim: boolean,
 ): Tensor {
-  const axes = normDims(dim, x.ndim);
+  const axes = normDims(dim, x.ndim, "sum()");
   const out = noGrad(() => dropAxes(reduceRaw("sum", x, axes), axes, keepdim));
   return x.dtype === "float32" ? record(out, "sum", [x], { axes, keepdim }) : out;
 }
@@ -42,7 +42,7 @@ export function mean(
   keepdim: boolean,
 ): Tensor {
   _requireFloat(x, "mean()");
-  const axes = normDims(dim, x.ndim);
+  const axes = normDims(dim, x.ndim, "mean()");
   const count = axes.reduce((p, d) => p * x.shape[d], 1);
   const s = sum(x, axes, keepdim);
   const out = s.div(count);
@@ -56,8 +56,14 @@ export function max(
   dim: number | readonly number[] | undefined,
   keepdim: boolean,
 ): Tensor {
-  const axes = normDims(dim, x.ndim);
-  if (x.size === 0) throw new RangeError("max() of an empty tensor");
+  const axes = normDims(dim, x.ndim, "max()");
+  // As PyTorch: an error only when a reduced dim (or the whole tensor) is empty.
+  const empty = dim === undefined ? x.size === 0 : axes.some((d) => x.shape[d] === 0);
+  if (empty) {
+    throw new RangeError(
+      `max(): cannot reduce over an empty dim of a tensor of shape ${fmtShape(x.shape)}`,
+    );
+  }
   const kept = reduceRaw("max", x, axes);
   const keptShape = kept.shape;
   const out = noGrad(() => dropAxes(kept, axes, keepdim));
@@ -67,8 +73,13 @@ export function max(
 
 /** Index of the maximum along one dim (int32, dim removed). */
 export function argmax(x: Tensor, dim: number): Tensor {
-  const d = normDim(dim, x.ndim);
+  const d = normDim(dim, x.ndim, "argmax(): dim");
   if (x.ndim === 0) return zerosInt(x);
+  if (x.shape[d] === 0) {
+    throw new RangeError(
+      `argmax(): dim ${dim} of a tensor of shape ${fmtShape(x.shape)} is empty`,
+    );
+  }
   return dropAxes(reduceRaw("argmax", x, [d]), [d], false);
 }
 
@@ -81,12 +92,16 @@ function zerosInt(x: Tensor): Tensor {
 /** Softmax (or log-softmax) along `dim`, max-shifted for stability. */
 export function softmax(x: Tensor, dim: number, log: boolean): Tensor {
   _requireFloat(x, log ? "logSoftmax()" : "softmax()");
-  const d = normDim(dim, x.ndim);
+  const d = normDim(dim, x.ndim, log ? "logSoftmax(): dim" : "softmax(): dim");
   if (x.ndim === 0) {
-    const x1 = x.reshape([1]), y1 = softmax(x1, 0, log), y = y1.reshape([]);
-    x1.dispose();
-    y1.dispose();
-    return y;
+    // One element: compute it as a row of one, record the node on x itself.
+    const y = noGrad(() => {
+      const x1 = x.reshape([1]), y1 = softmax(x1, 0, log), y0 = y1.reshape([]);
+      x1.dispose();
+      y1.dispose();
+      return y0;
+    });
+    return record(y, log ? "logSoftmax" : "softmax", [x], { dim: 0, out: y });
   }
   const fused = log ? x._backend.fused?.logSoftmax : x._backend.fused?.softmax;
   const out = noGrad(() => {

@@ -6,18 +6,23 @@
  */
 import { noGrad, record } from "./autograd.ts";
 import { _empty as empty, _view as view, clone } from "./ops.ts";
-import { contiguousStrides, fmtShape, normDim, numel } from "./shape.ts";
-import type { Tensor } from "./tensor.ts";
+import { checkShape, contiguousStrides, describe, fmtShape, normDim, numel } from "./shape.ts";
+import { Tensor } from "./tensor.ts";
 
 function inferShape(t: Tensor, shape: readonly number[]): number[] {
-  const out = [...shape];
+  const out = checkShape(shape, "reshape()", true);
   const free = out.indexOf(-1);
-  if (out.some((s, i) => !Number.isInteger(s) || s < -1 || (s === -1 && i !== free))) {
-    throw new RangeError(`reshape(): invalid shape ${fmtShape(shape)}`);
+  if (out.some((s, i) => s === -1 && i !== free)) {
+    throw new RangeError(`reshape(): only one size may be -1, got ${fmtShape(shape)}`);
   }
   if (free >= 0) {
     const rest = out.reduce((p, s, i) => (i === free ? p : p * s), 1);
-    out[free] = rest === 0 ? 0 : t.size / rest;
+    if (rest === 0) {
+      throw new RangeError(
+        `reshape(): cannot infer the -1 in ${fmtShape(shape)}: the other sizes multiply to 0`,
+      );
+    }
+    out[free] = t.size / rest;
   }
   if (numel(out) !== t.size || !Number.isInteger(out[free] ?? 0)) {
     throw new RangeError(
@@ -43,7 +48,14 @@ export function reshape(t: Tensor, shape: readonly number[]): Tensor {
 
 /** Reorders dims. */
 export function permute(t: Tensor, dims: readonly number[]): Tensor {
-  const d = dims.map((x) => normDim(x, t.ndim));
+  if (!Array.isArray(dims)) {
+    throw new TypeError(`permute(): dims must be an array of integers, got ${describe(dims)}`);
+  }
+  const d: number[] = [];
+  for (let i = 0; i < dims.length; i++) {
+    if (!(i in dims)) throw new TypeError(`permute(): dims ${describe(dims)} have a hole`);
+    d.push(normDim(dims[i], t.ndim, "permute(): dim"));
+  }
   if (d.length !== t.ndim || new Set(d).size !== d.length) {
     throw new RangeError(
       `permute(): [${dims.join(",")}] is not a permutation of the dims of a tensor of shape ${
@@ -57,7 +69,9 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
 
 /** Swaps two dims. */
 export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
-  const a = normDim(dim0, t.ndim), b = normDim(dim1, t.ndim);
+  const a = normDim(dim0, t.ndim, "transpose(): dim0"),
+    b = normDim(dim1, t.ndim, "transpose(): dim1");
+  if (t.ndim === 0) return record(view(t, [], []), "permute", [t], { dims: [] });
   const dims = [...t.shape.keys()];
   [dims[a], dims[b]] = [dims[b], dims[a]];
   return permute(t, dims);
@@ -65,7 +79,7 @@ export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
 
 /** Inserts a size-1 dim. */
 export function unsqueeze(t: Tensor, dim: number): Tensor {
-  const d = normDim(dim, t.ndim + 1);
+  const d = normDim(dim, t.ndim + 1, "unsqueeze(): dim");
   const shape = [...t.shape], strides = [...t.strides];
   shape.splice(d, 0, 1);
   strides.splice(d, 0, d < t.ndim ? t.strides[d] * t.shape[d] : 1);
@@ -76,7 +90,7 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
 export function squeeze(t: Tensor, dim?: number): Tensor {
   const drop = dim === undefined
     ? t.shape.map((s, i) => (s === 1 ? i : -1)).filter((i) => i >= 0)
-    : [normDim(dim, t.ndim)].filter((i) => t.shape[i] === 1);
+    : [normDim(dim, t.ndim, "squeeze(): dim")].filter((i) => t.shape[i] === 1);
   const shape = t.shape.filter((_, i) => !drop.includes(i));
   const strides = t.strides.filter((_, i) => !drop.includes(i));
   return record(view(t, shape, strides), "reshape", [t], { shape: t.shape });
@@ -84,9 +98,12 @@ export function squeeze(t: Tensor, dim?: number): Tensor {
 
 /** Broadcasts to `shape` without copying (stride 0). */
 export function expand(t: Tensor, shape: readonly number[]): Tensor {
+  checkShape(shape, "expand()", true);
   const lead = shape.length - t.ndim;
   const bad = () =>
-    new RangeError(`Cannot expand a tensor of shape ${fmtShape(t.shape)} to ${fmtShape(shape)}`);
+    new RangeError(
+      `expand(): cannot expand a tensor of shape ${fmtShape(t.shape)} to ${fmtShape(shape)}`,
+    );
   if (lead < 0) throw bad();
   const out: number[] = [], strides: number[] = [];
   for (let i = 0; i < shape.length; i++) {
@@ -101,17 +118,25 @@ export function expand(t: Tensor, shape: readonly number[]): Tensor {
 
 /** `length` entries of `dim` starting at `start`. */
 export function narrow(t: Tensor, dim: number, start: number, length: number): Tensor {
-  const d = normDim(dim, t.ndim);
-  if (
-    !Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 ||
-    start + length > t.shape[d]
-  ) {
-    throw new RangeError(
-      `narrow(): [${start}, ${start + length}) is out of range for dim ${dim} of size ${
-        t.shape[d]
-      }`,
+  const d = normDim(dim, t.ndim, "narrow(): dim");
+  if (t.ndim === 0) throw new RangeError("narrow(): a 0-d tensor has no dim to narrow");
+  if (typeof start !== "number" || typeof length !== "number") {
+    throw new TypeError(
+      `narrow(): start and length must be integers, got ${describe(start)} and ${describe(length)}`,
     );
   }
+  const n = t.shape[d];
+  // A negative start counts from the end, as in PyTorch.
+  const s0 = start < 0 ? start + n : start;
+  if (
+    !Number.isInteger(start) || !Number.isInteger(length) || s0 < 0 || length < 0 ||
+    s0 + length > n
+  ) {
+    throw new RangeError(
+      `narrow(): start ${start} and length ${length} are out of range for dim ${dim} of size ${n}`,
+    );
+  }
+  start = s0;
   const shape = [...t.shape];
   shape[d] = length;
   const out = view(t, shape, t.strides, t.offset + start * t.strides[d]);
@@ -120,7 +145,11 @@ export function narrow(t: Tensor, dim: number, start: number, length: number): T
 
 /** Entries of `dim` picked by a 1-D int32 index; gradient scatter-adds. */
 export function indexSelect(t: Tensor, dim: number, index: Tensor): Tensor {
-  const d = normDim(dim, t.ndim);
+  const d = normDim(dim, t.ndim, "indexSelect(): dim");
+  if (!(index instanceof Tensor)) {
+    throw new TypeError(`indexSelect(): index must be a Tensor, got ${describe(index)}`);
+  }
+  if (t.ndim === 0) throw new RangeError("indexSelect(): a 0-d tensor has no dim to index");
   if (index.dtype !== "int32" || index.ndim !== 1) {
     throw new TypeError(
       `indexSelect(): index must be a 1-D int32 tensor, got ${index.dtype} of shape ${
@@ -129,7 +158,7 @@ export function indexSelect(t: Tensor, dim: number, index: Tensor): Tensor {
     );
   }
   if (index._backend !== t._backend) {
-    throw new Error(
+    throw new TypeError(
       `indexSelect(): tensors are on different backends ("${t.backend}" and "${index.backend}")`,
     );
   }
@@ -140,6 +169,8 @@ export function indexSelect(t: Tensor, dim: number, index: Tensor): Tensor {
     t._backend.gather(src._view(), index._view(), out._storage.buffer);
   } catch (e) {
     out.dispose();
+    // The backend checks index values where it can read them (the CPU).
+    if (e instanceof RangeError) throw new RangeError(`indexSelect(): ${e.message}`);
     throw e;
   } finally {
     if (src !== t) src.dispose();

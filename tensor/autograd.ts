@@ -8,7 +8,7 @@
  */
 import type { Tensor } from "./tensor.ts";
 import { keep, scope } from "./memory.ts";
-import { fmtShape, sameShape } from "./shape.ts";
+import { describe, fmtShape, sameShape } from "./shape.ts";
 import { GRAD_RULES } from "./grad_rules.ts";
 
 /** One recorded op: what made a tensor, from what. */
@@ -41,6 +41,9 @@ export function isGradEnabled(): boolean {
  * ```
  */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== "function") {
+    throw new TypeError(`noGrad(fn): fn must be a function, got ${describe(fn)}`);
+  }
   disabled++;
   try {
     return fn();
@@ -137,6 +140,17 @@ export function backward(
     }
     seed = root._onesLike();
   } else {
+    if (!(gradOutput instanceof Object) || !("_view" in gradOutput)) {
+      throw new TypeError(`backward(): gradOutput must be a Tensor, got ${describe(gradOutput)}`);
+    }
+    if (gradOutput.dtype !== "float32") {
+      throw new TypeError(`backward(): gradOutput must be float32, got ${gradOutput.dtype}`);
+    }
+    if (gradOutput._backend !== root._backend) {
+      throw new TypeError(
+        `backward(): gradOutput is on "${gradOutput.backend}", the tensor on "${root.backend}"`,
+      );
+    }
     if (!sameShape(gradOutput.shape, root.shape)) {
       throw new RangeError(
         `backward(): gradOutput shape ${fmtShape(gradOutput.shape)} does not match ${

@@ -7,7 +7,7 @@ import type { DType, TypedArray } from "../backends/backend.ts";
 import { backendInstance } from "../backends/registry.ts";
 import { fromData, full as fullOp } from "./ops.ts";
 import { normalArray, uniformArray } from "./random.ts";
-import { fmtShape, numel } from "./shape.ts";
+import { checkShape, describe, fmtShape, numel } from "./shape.ts";
 import type { NestedArray, Tensor } from "./tensor.ts";
 
 /** Options every factory takes. */
@@ -22,17 +22,58 @@ export interface TensorOptions {
   backend?: string;
 }
 
-function checkShape(shape: readonly number[], what: string): void {
-  if (!Array.isArray(shape) || shape.some((s) => !Number.isInteger(s) || s < 0)) {
-    throw new RangeError(`${what}: invalid shape ${JSON.stringify(shape)}`);
+/**
+ * Host arrays the factories fill are capped here (4 GiB of float32), so a
+ * huge request is a RangeError before any memory is touched.
+ */
+const MAX_HOST_ELEMENTS = 2 ** 30;
+
+function checkSize(shape: readonly number[], what: string): number {
+  const n = numel(checkShape(shape, what));
+  if (n > MAX_HOST_ELEMENTS) {
+    throw new RangeError(
+      `${what}: shape ${fmtShape(shape)} has ${n} elements, more than ${MAX_HOST_ELEMENTS}`,
+    );
   }
+  return n;
 }
 
-function checkDtype(dtype: unknown): DType {
+/** Validates a factory's options object; returns the dtype (float32 by default). */
+function checkOpts(opts: unknown, what: string): DType {
+  if (opts === undefined) return "float32";
+  if (opts === null || typeof opts !== "object" || Array.isArray(opts)) {
+    throw new TypeError(`${what}: options must be an object, got ${describe(opts)}`);
+  }
+  const o = opts as TensorOptions;
+  const dtype = o.dtype ?? "float32";
   if (dtype !== "float32" && dtype !== "int32") {
-    throw new TypeError(`unknown dtype ${JSON.stringify(dtype)}: use "float32" or "int32"`);
+    throw new TypeError(
+      `${what}: unknown dtype ${describe(dtype)}: use "float32" or "int32"`,
+    );
+  }
+  if (o.requiresGrad !== undefined && typeof o.requiresGrad !== "boolean") {
+    throw new TypeError(`${what}: requiresGrad must be a boolean, got ${describe(o.requiresGrad)}`);
+  }
+  if (o.requiresGrad && dtype !== "float32") {
+    throw new TypeError(`${what}: requiresGrad needs float32, got ${dtype}`);
+  }
+  if (o.backend !== undefined && typeof o.backend !== "string") {
+    throw new TypeError(`${what}: backend must be a name, got ${describe(o.backend)}`);
   }
   return dtype;
+}
+
+/**
+ * Checks host values bound for an int32 tensor: finite and within int32
+ * after truncation (a silent wrap would be a wrong number).
+ */
+function checkInt32Values(values: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.trunc(values[i]);
+    if (!(v >= -2147483648 && v <= 2147483647)) {
+      throw new RangeError(`${what}: value ${values[i]} (element ${i}) does not fit in int32`);
+    }
+  }
 }
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
@@ -62,9 +103,7 @@ function inferNested(data: NestedArray): { values: number[]; shape: number[] } {
 
 function flattenFixed(data: NestedArray, shape: number[], out: number[], depth: number): void {
   if (typeof data !== "number" && !Array.isArray(data)) {
-    throw new TypeError(
-      `tensor(): expected numbers or arrays, got ${typeof data} (${String(data)})`,
-    );
+    throw new TypeError(`tensor(): expected numbers or arrays, got ${describe(data)}`);
   }
   if (depth === shape.length) {
     if (typeof data !== "number") {
@@ -87,7 +126,10 @@ function flattenFixed(data: NestedArray, shape: number[], out: number[], depth: 
       } was expected (depth ${depth})`,
     );
   }
-  for (const d of data) flattenFixed(d, shape, out, depth + 1);
+  for (let i = 0; i < data.length; i++) {
+    if (!(i in data)) throw new TypeError(`tensor(): the nested array has a hole (depth ${depth})`);
+    flattenFixed(data[i], shape, out, depth + 1);
+  }
 }
 
 /**
@@ -108,38 +150,44 @@ export function tensor(
   data: NestedArray | Float32Array | Int32Array,
   opts: TensorOptions = {},
 ): Tensor {
+  // An Int32Array keeps int32 unless the options name another dtype.
+  const o = opts === undefined ? {} : opts;
+  const withDefault = data instanceof Int32Array && o && typeof o === "object" &&
+      o.dtype === undefined
+    ? { ...o, dtype: "int32" as const }
+    : o;
   let values: ArrayLike<number>, shape: readonly number[];
+  // Checked in order: the data, the options, the shape, the values.
   if (data instanceof Float32Array || data instanceof Int32Array) {
     values = data;
-    shape = opts.shape ?? [data.length];
+    shape = [data.length];
   } else if (typeof data === "number") {
     values = [data];
-    shape = opts.shape ?? [];
+    shape = [];
   } else if (Array.isArray(data)) {
     const nested = inferNested(data);
     values = nested.values;
-    shape = opts.shape ?? nested.shape;
+    shape = nested.shape;
   } else {
     throw new TypeError(
-      `tensor(): data must be a number, nested number arrays, Float32Array or Int32Array, got ${typeof data}`,
-    );
-  }
-  checkShape(shape, "tensor()");
-  if (numel(shape) !== values.length) {
-    throw new RangeError(
-      `tensor(): data has ${values.length} elements but shape ${fmtShape(shape)} needs ${
-        numel(shape)
+      `tensor(): data must be a number, nested number arrays, Float32Array or Int32Array, got ${
+        describe(data)
       }`,
     );
   }
-  const dtype = checkDtype(opts.dtype ?? (data instanceof Int32Array ? "int32" : "float32"));
-  if (opts.requiresGrad && dtype !== "float32") {
-    throw new TypeError(`tensor(): requiresGrad needs float32, got ${dtype}`);
+  const dtype = checkOpts(withDefault, "tensor()");
+  if (o.shape !== undefined) shape = o.shape;
+  const n = checkSize(shape, "tensor()");
+  if (n !== values.length) {
+    throw new RangeError(
+      `tensor(): data has ${values.length} elements but shape ${fmtShape(shape)} needs ${n}`,
+    );
   }
+  if (dtype === "int32" && !(data instanceof Int32Array)) checkInt32Values(values, "tensor()");
   const arr: TypedArray = dtype === "int32"
     ? Int32Array.from(values, Math.trunc)
     : Float32Array.from(values);
-  return finish(fromData(arr, shape, backendInstance(opts.backend)), opts);
+  return finish(fromData(arr, shape, backendInstance(o.backend)), o);
 }
 
 /**
@@ -156,10 +204,24 @@ export function tensor(
  * ```
  */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
-  checkShape(shape, "full()");
-  const dtype = checkDtype(opts.dtype ?? "float32");
-  const t = fullOp(shape, value, dtype, backendInstance(opts.backend));
-  return finish(t, opts);
+  return filled(shape, value, opts, "full()");
+}
+
+function filled(
+  shape: readonly number[],
+  value: number,
+  opts: TensorOptions,
+  what: string,
+): Tensor {
+  // Arguments are checked in order: shape, value, options.
+  checkSize(shape, what);
+  if (typeof value !== "number") {
+    throw new TypeError(`${what}: the fill value must be a number, got ${describe(value)}`);
+  }
+  const dtype = checkOpts(opts, what);
+  if (dtype === "int32") checkInt32Values([value], what);
+  const t = fullOp(shape, value, dtype, backendInstance(opts?.backend));
+  return finish(t, opts ?? {});
 }
 
 /**
@@ -175,7 +237,7 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
  * ```
  */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  return filled(shape, 0, opts, "zeros()");
 }
 
 /**
@@ -191,7 +253,7 @@ export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tenso
  * ```
  */
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return filled(shape, 1, opts, "ones()");
 }
 
 /**
@@ -208,9 +270,21 @@ export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor
  * ```
  */
 export function randn(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  checkShape(shape, "randn()");
-  const t = fromData(normalArray(numel(shape)), shape, backendInstance(opts.backend));
-  return finish(t, opts);
+  return random(shape, opts, "randn()", normalArray);
+}
+
+function random(
+  shape: readonly number[],
+  opts: TensorOptions,
+  what: string,
+  draw: (n: number) => Float32Array,
+): Tensor {
+  const n = checkSize(shape, what);
+  if (checkOpts(opts, what) !== "float32") {
+    throw new TypeError(`${what}: random values are float32; dtype int32 is not supported`);
+  }
+  const backend = backendInstance(opts?.backend);
+  return finish(fromData(draw(n), shape, backend), opts ?? {});
 }
 
 /**
@@ -226,9 +300,7 @@ export function randn(shape: readonly number[], opts: TensorOptions = {}): Tenso
  * ```
  */
 export function rand(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  checkShape(shape, "rand()");
-  const t = fromData(uniformArray(numel(shape)), shape, backendInstance(opts.backend));
-  return finish(t, opts);
+  return random(shape, opts, "rand()", uniformArray);
 }
 
 /**
@@ -240,7 +312,9 @@ export function rand(shape: readonly number[], opts: TensorOptions = {}): Tensor
  * @param step Spacing, non-zero.
  * @param opts dtype, backend.
  * @returns A new 1-D tensor.
- * @throws {RangeError} for a zero step.
+ * @throws {TypeError} for a bound or step that is not a number.
+ * @throws {RangeError} for a zero or non-finite step, non-finite bounds, a
+ *   step whose sign points away from `end`, or too many elements.
  * @example
  * ```ts
  * import { arange } from "../mod.ts";
@@ -253,12 +327,26 @@ export function arange(
   step = 1,
   opts: TensorOptions = {},
 ): Tensor {
+  for (const v of [start, end, step]) {
+    if (v !== undefined && typeof v !== "number") {
+      throw new TypeError(`arange(): bounds and step must be numbers, got ${describe(v)}`);
+    }
+  }
   if (end === undefined) [start, end] = [0, start];
+  if (!Number.isFinite(start) || !Number.isFinite(end)) {
+    throw new RangeError(`arange(): bounds must be finite, got ${start} and ${end}`);
+  }
   if (step === 0 || !Number.isFinite(step)) {
     throw new RangeError(`arange(): step must be finite and non-zero, got ${step}`);
   }
-  const n = Math.max(0, Math.ceil((end - start) / step));
-  const dtype = checkDtype(opts.dtype ?? "float32");
+  if ((end - start) * step < 0) {
+    throw new RangeError(
+      `arange(): step ${step} points away from the end (start ${start}, end ${end})`,
+    );
+  }
+  const n = checkSize([Math.ceil((end - start) / step)], "arange()");
+  const dtype = checkOpts(opts, "arange()");
+  if (dtype === "int32" && n > 0) checkInt32Values([start, start + (n - 1) * step], "arange()");
   const data = dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return finish(fromData(data, [n], backendInstance(opts.backend)), opts);

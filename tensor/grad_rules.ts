@@ -51,7 +51,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
     ];
   },
   pow: (g, c) => {
-    const [a] = c.inputs, b = rhs(c);
+    // An int32 base (promoted for the op) is read as float32 here too.
+    const a = c.inputs[0].dtype === "int32" ? c.inputs[0].float() : c.inputs[0], b = rhs(c);
     const ga = c.needs[0] ? g.mul(b).mul(a.pow(typeof b === "number" ? b - 1 : b.sub(1))) : null;
     let gb: Tensor | null = null;
     if (c.needs[1]) {

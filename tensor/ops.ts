@@ -5,14 +5,33 @@
  *
  * @module
  */
-import type { Backend, BinaryOp, DType, TypedArray, UnaryOp } from "../backends/backend.ts";
+import type {
+  Backend,
+  BinaryOp,
+  DeferredCheck,
+  DType,
+  TypedArray,
+  UnaryOp,
+} from "../backends/backend.ts";
 import { record } from "./autograd.ts";
 import { Storage } from "./memory.ts";
-import { broadcastShapes, broadcastStrides, fmtShape, numel, sameShape } from "./shape.ts";
+import {
+  broadcastShapes,
+  broadcastStrides,
+  checkShape,
+  describe,
+  fmtShape,
+  numel,
+  sameShape,
+} from "./shape.ts";
 import { Tensor, type TensorLike } from "./tensor.ts";
 
-/** A fresh contiguous tensor on `backend`. */
+/**
+ * A fresh contiguous tensor on `backend`. The shape is checked again here,
+ * whatever the op computed, so no NaN or fractional size reaches storage.
+ */
 export function empty(shape: readonly number[], dtype: DType, backend: Backend): Tensor {
+  checkShape(shape, "alloc");
   return new Tensor(Storage.alloc(backend, numel(shape), dtype), shape);
 }
 
@@ -52,7 +71,7 @@ function view(
 
 function sameBackend(a: Tensor, b: Tensor, what: string): void {
   if (a._backend !== b._backend) {
-    throw new Error(
+    throw new TypeError(
       `${what}: tensors are on different backends ("${a.backend}" and "${b.backend}"); move one with await t.to("${a.backend}")`,
     );
   }
@@ -66,13 +85,28 @@ function requireFloat(t: Tensor, what: string): void {
   }
 }
 
-/** Turns a number into a scalar tensor beside `like`. */
-function lift(x: TensorLike, like: Tensor): Tensor {
-  if (x instanceof Tensor) return x;
-  if (typeof x !== "number") {
-    throw new TypeError(`expected a Tensor or a number, got ${typeof x}`);
+const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
+
+/** True for a number an int32 tensor holds exactly (−0 is a float: its sign matters). */
+export function isInt32(x: number): boolean {
+  return Number.isInteger(x) && x >= INT32_MIN && x <= INT32_MAX && !Object.is(x, -0);
+}
+
+/** Checks an operand is a tensor or a number (before anything is made). */
+function checkOperand(x: unknown, what: string): void {
+  if (!(x instanceof Tensor) && typeof x !== "number") {
+    throw new TypeError(`${what}: expected a Tensor or a number, got ${describe(x)}`);
   }
-  const dtype = like.dtype === "int32" && Number.isInteger(x) ? "int32" : "float32";
+}
+
+/**
+ * Turns a number into a scalar tensor beside `like`: int32 when `like` is
+ * int32 and the number is an int32 value, else float32.
+ */
+function lift(x: TensorLike, like: Tensor, what: string): Tensor {
+  checkOperand(x, what);
+  if (x instanceof Tensor) return x;
+  const dtype = like.dtype === "int32" && isInt32(x) ? "int32" : "float32";
   return full([], x, dtype, like._backend);
 }
 
@@ -110,9 +144,10 @@ function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, shape: readonly number[])
 
 /** An arithmetic op with broadcasting and dtype promotion. */
 export function binary(op: BinaryOp, x: Tensor, y: TensorLike): Tensor {
-  const b0 = lift(y, x);
-  sameBackend(x, b0, op);
-  const shape = broadcastShapes(x.shape, b0.shape);
+  checkOperand(y, `${op}()`);
+  if (y instanceof Tensor) sameBackend(x, y, op);
+  const shape = broadcastShapes(x.shape, y instanceof Tensor ? y.shape : [], `${op}()`);
+  const b0 = lift(y, x, `${op}()`);
   const [a, b, made] = promote(x, b0, op === "div" || op === "pow");
   const out = binaryRaw(op, a, b, shape);
   if (made) {
@@ -129,9 +164,10 @@ export function binary(op: BinaryOp, x: Tensor, y: TensorLike): Tensor {
 
 /** Comparison: float32 1/0. */
 export function compare(op: "eq" | "lt" | "gt", x: Tensor, y: TensorLike): Tensor {
-  const b0 = lift(y, x);
-  sameBackend(x, b0, op);
-  const shape = broadcastShapes(x.shape, b0.shape);
+  checkOperand(y, `${op}()`);
+  if (y instanceof Tensor) sameBackend(x, y, op);
+  const shape = broadcastShapes(x.shape, y instanceof Tensor ? y.shape : [], `${op}()`);
+  const b0 = lift(y, x, `${op}()`);
   const [a, b, made] = promote(x, b0, false);
   let out = binaryRaw(op, a, b, shape);
   if (made) {
@@ -161,11 +197,21 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
 
 /** `cond != 0 ? a : b`, broadcasting all three. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (!(cond instanceof Tensor)) {
+    throw new TypeError(`where(): cond must be a Tensor, got ${describe(cond)}`);
+  }
+  checkOperand(a, "where()");
+  checkOperand(b, "where()");
+  if (a instanceof Tensor) sameBackend(cond, a, "where");
+  if (b instanceof Tensor) sameBackend(cond, b, "where");
+  const shapeOf = (v: TensorLike) => (v instanceof Tensor ? v.shape : []);
+  const shape = broadcastShapes(
+    broadcastShapes(cond.shape, shapeOf(a), "where()"),
+    shapeOf(b),
+    "where()",
+  );
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
-  const x0 = lift(a, like), y0 = lift(b, like);
-  sameBackend(cond, x0, "where");
-  sameBackend(cond, y0, "where");
-  const shape = broadcastShapes(broadcastShapes(cond.shape, x0.shape), y0.shape);
+  const x0 = lift(a, like, "where()"), y0 = lift(b, like, "where()");
   const [x, y, made] = promote(x0, y0, false);
   const out = empty(shape, x.dtype, x._backend);
   x._backend.where(
@@ -196,14 +242,23 @@ export function clone(t: Tensor): Tensor {
 
 /** In-place value copy (outside autograd). */
 export function assign(t: Tensor, src: TensorLike): void {
-  const s0 = lift(src, t);
-  sameBackend(t, s0, "assign");
-  const shape = broadcastShapes(s0.shape, t.shape);
+  checkOperand(src, "assign()");
+  if (src instanceof Tensor) sameBackend(t, src, "assign");
+  const srcShape = src instanceof Tensor ? src.shape : [];
+  const shape = broadcastShapes(srcShape, t.shape, "assign()");
   if (!sameShape(shape, t.shape)) {
     throw new RangeError(
-      `assign(): source shape ${fmtShape(s0.shape)} does not broadcast to ${fmtShape(t.shape)}`,
+      `assign(): source shape ${fmtShape(srcShape)} does not broadcast to ${fmtShape(t.shape)}`,
     );
   }
+  if (t.size > 0 && t.shape.some((s, i) => s > 1 && t.strides[i] === 0)) {
+    throw new RangeError(
+      `assign(): the target of shape ${
+        fmtShape(t.shape)
+      } is an expanded view (several elements share one memory location); assign to a contiguous copy`,
+    );
+  }
+  const s0 = lift(src, t, "assign()");
   const s = s0.dtype === t.dtype ? s0 : cast(s0, t.dtype);
   t._backend.copy(broadcastView(s, t.shape), t._view());
   if (s !== s0) s.dispose();
@@ -228,3 +283,41 @@ export {
   sameBackend as _sameBackend,
   view as _view,
 };
+
+/**
+ * Package-internal (used by `lora.merge`): writes `src[i]` into `dst[i]` for
+ * every pair, all or none, refusing non-finite values. Where the backend
+ * reads synchronously the sources are checked here and `check.error(i)` is
+ * thrown before anything is written; a backend with `checkedAssign` checks
+ * on the device (its next read or sync throws, after `check.onFail()`);
+ * elsewhere the values are written unchecked.
+ *
+ * @throws {RangeError} for pairs of different shapes (nothing is written).
+ */
+export function assignAllFinite(
+  pairs: readonly (readonly [src: Tensor, dst: Tensor])[],
+  check: DeferredCheck,
+): void {
+  for (const [s, d] of pairs) {
+    requireFloat(s, check.op);
+    requireFloat(d, check.op);
+    sameBackend(s, d, check.op);
+    if (!sameShape(s.shape, d.shape)) {
+      throw new RangeError(
+        `${check.op}: shapes ${fmtShape(s.shape)} and ${fmtShape(d.shape)} differ`,
+      );
+    }
+  }
+  if (pairs.length === 0) return;
+  const backend = pairs[0][0]._backend;
+  if (backend.readSync) {
+    pairs.forEach(([s], i) => {
+      const v = s.dataSync();
+      for (let k = 0; k < v.length; k++) if (!Number.isFinite(v[k])) throw check.error(i);
+    });
+  } else if (backend.checkedAssign) {
+    backend.checkedAssign(pairs.map(([s, d]) => [s._view(), d._view()] as const), check);
+    return;
+  }
+  for (const [s, d] of pairs) assign(d, s);
+}

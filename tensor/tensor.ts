@@ -9,7 +9,15 @@ import type { Backend, DType, TypedArray, UnaryOp, View } from "../backends/back
 import { initBackend } from "../backends/registry.ts";
 import { backward, type GradNode } from "./autograd.ts";
 import { type Storage, track, untrack } from "./memory.ts";
-import { contiguousStrides, fmtShape, isContiguous, numel } from "./shape.ts";
+import {
+  contiguousStrides,
+  describe,
+  fmtShape,
+  isContiguous,
+  keepdimOf,
+  normDims,
+  numel,
+} from "./shape.ts";
 import * as ops from "./ops.ts";
 
 /** A nested array of numbers, as `toArray()` returns and `tensor()` takes. */
@@ -109,6 +117,9 @@ export class Tensor {
     return this.#requiresGrad;
   }
   set requiresGrad(on: boolean) {
+    if (typeof on !== "boolean") {
+      throw new TypeError(`requiresGrad must be set to a boolean, got ${describe(on)}`);
+    }
     if (on && this.dtype !== "float32") {
       throw new TypeError(
         `requiresGrad needs a float32 tensor, got ${this.dtype} of shape ${fmtShape(this.#shape)}`,
@@ -359,15 +370,15 @@ export class Tensor {
   }
   /** Sum over `dim` (all when omitted). */
   sum(dim?: number | readonly number[], opts?: ReduceOptions): Tensor {
-    return ops.sum(this, dim, opts?.keepdim ?? false);
+    return ops.sum(this, dim, reduceOpts(this, dim, opts, "sum()"));
   }
   /** Mean over `dim` (all when omitted). */
   mean(dim?: number | readonly number[], opts?: ReduceOptions): Tensor {
-    return ops.mean(this, dim, opts?.keepdim ?? false);
+    return ops.mean(this, dim, reduceOpts(this, dim, opts, "mean()", true));
   }
   /** Maximum over `dim` (all when omitted); values only. */
   max(dim?: number | readonly number[], opts?: ReduceOptions): Tensor {
-    return ops.max(this, dim, opts?.keepdim ?? false);
+    return ops.max(this, dim, reduceOpts(this, dim, opts, "max()"));
   }
   /** Index of the maximum along `dim` (int32). */
   argmax(dim: number): Tensor {
@@ -457,6 +468,17 @@ export class Tensor {
   toString(): string {
     return `Tensor(${this.dtype} ${fmtShape(this.#shape)} ${this.backend})`;
   }
+}
+
+/** Checks a reduction's arguments in order (dims, then options); returns keepdim. */
+function reduceOpts(t: Tensor, dim: unknown, opts: unknown, what: string, float = false): boolean {
+  if (float && t.dtype !== "float32") {
+    throw new TypeError(
+      `${what} needs a float32 tensor, got ${t.dtype} of shape ${fmtShape(t.shape)}`,
+    );
+  }
+  normDims(dim as number | number[] | undefined, t.ndim, what);
+  return keepdimOf(opts, what);
 }
 
 function nest(data: TypedArray, shape: readonly number[]): NestedArray {

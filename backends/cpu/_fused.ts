@@ -80,8 +80,10 @@ export function logSoftmaxRows(x: View, out: Float32Array): void {
     for (let j = 0; j < c; j++) m = Math.max(m, xs[base + j]);
     let s = 0;
     for (let j = 0; j < c; j++) s += Math.exp(xs[base + j] - m);
-    const lse = m + Math.log(s);
-    for (let j = 0; j < c; j++) out[ob + j] = xs[base + j] - lse;
+    // (x − m) − log s, not x − (m + log s): with |m| ≫ log s the sum
+    // would round log s away (PyTorch's order).
+    const ls = Math.log(s);
+    for (let j = 0; j < c; j++) out[ob + j] = xs[base + j] - m - ls;
   }
 }
 
