@@ -143,6 +143,7 @@ interface _Config {
   dropout: number;
   rsLora: boolean;
   alphaPattern: Record<string, number>;
+  rankPattern: Record<string, number>;
   targets: unknown;
 }
 
@@ -174,13 +175,30 @@ function _readConfig(raw: unknown): _Config {
     }
   }
   const ap = c.alpha_pattern ?? {};
-  if (typeof ap !== "object" || ap === null) bad("alpha_pattern must be an object");
+  if (typeof ap !== "object" || ap === null || Array.isArray(ap)) {
+    bad("alpha_pattern must be an object");
+  }
+  for (const [k, v] of Object.entries(ap as object)) {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      bad(`alpha_pattern["${k}"] must be a finite number, got ${JSON.stringify(v)}`);
+    }
+  }
+  const rp = c.rank_pattern ?? {};
+  if (typeof rp !== "object" || rp === null || Array.isArray(rp)) {
+    bad("rank_pattern must be an object");
+  }
+  for (const [k, v] of Object.entries(rp as object)) {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+      bad(`rank_pattern["${k}"] must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+  }
   return {
     r: c.r as number,
     alpha: alpha as number,
     dropout: dropout as number,
     rsLora: c.use_rslora === true,
     alphaPattern: ap as Record<string, number>,
+    rankPattern: rp as Record<string, number>,
     targets: c.target_modules,
   };
 }
@@ -215,6 +233,14 @@ function _groupKeys(
     }
   }
   return groups as Map<string, { a: [string, SafetensorsEntry]; b: [string, SafetensorsEntry] }>;
+}
+
+/** The rank the config gives a layer: its `rank_pattern` entry, else `r` (PEFT's rule). */
+function _rankFor(name: string, c: _Config): { r: number; from: string } {
+  for (const [k, v] of Object.entries(c.rankPattern)) {
+    if (_matchesEntry(name, k)) return { r: v, from: `rank_pattern["${k}"] = ${v}` };
+  }
+  return { r: c.r, from: `r = ${c.r}` };
 }
 
 function _alphaFor(name: string, c: _Config): number {
@@ -281,6 +307,13 @@ export function _applyAdapter(
     const [keyA, a] = g.a!;
     const [keyB, b] = g.b!;
     const r = a.shape[0];
+    const want = _rankFor(name, c);
+    if (r !== want.r) {
+      throw new RangeError(
+        `lora.load: "${keyA}" has rank ${r} (shape ${_fmt(a.shape)}) but adapter_config.json ` +
+          `says ${want.from} for "${name}"`,
+      );
+    }
     const l = layers.get(name);
     const lin = l?.base ?? _linearLayers(model).get(name)!;
     _checkShape(keyA, a.shape, [l?.rank ?? r, lin.inFeatures]);

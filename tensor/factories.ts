@@ -5,7 +5,7 @@
  */
 import type { DType, TypedArray } from "../backends/backend.ts";
 import { backendInstance } from "../backends/registry.ts";
-import { fromData, full as fullOp } from "./ops.ts";
+import { filledBy, full as fullOp } from "./ops.ts";
 import { normalArray, uniformArray } from "./random.ts";
 import { checkShape, describe, fmtShape, numel } from "./shape.ts";
 import type { NestedArray, Tensor } from "./tensor.ts";
@@ -184,10 +184,9 @@ export function tensor(
     );
   }
   if (dtype === "int32" && !(data instanceof Int32Array)) checkInt32Values(values, "tensor()");
-  const arr: TypedArray = dtype === "int32"
-    ? Int32Array.from(values, Math.trunc)
-    : Float32Array.from(values);
-  return finish(fromData(arr, shape, backendInstance(o.backend)), o);
+  const make = (): TypedArray =>
+    dtype === "int32" ? Int32Array.from(values, Math.trunc) : Float32Array.from(values);
+  return finish(filledBy(shape, dtype, backendInstance(o.backend), make), o);
 }
 
 /**
@@ -284,7 +283,7 @@ function random(
     throw new TypeError(`${what}: random values are float32; dtype int32 is not supported`);
   }
   const backend = backendInstance(opts?.backend);
-  return finish(fromData(draw(n), shape, backend), opts ?? {});
+  return finish(filledBy(shape, "float32", backend, () => draw(n)), opts ?? {});
 }
 
 /**
@@ -347,7 +346,10 @@ export function arange(
   const n = checkSize([Math.ceil((end - start) / step)], "arange()");
   const dtype = checkOpts(opts, "arange()");
   if (dtype === "int32" && n > 0) checkInt32Values([start, start + (n - 1) * step], "arange()");
-  const data = dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = start + i * step;
-  return finish(fromData(data, [n], backendInstance(opts.backend)), opts);
+  const fill = (): TypedArray => {
+    const data = dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = start + i * step!;
+    return data;
+  };
+  return finish(filledBy([n], dtype, backendInstance(opts?.backend), fill), opts ?? {});
 }

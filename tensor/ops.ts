@@ -46,6 +46,28 @@ export function fromData(
   return t;
 }
 
+/**
+ * A fresh tensor whose values `fill` makes on the host. The storage is
+ * allocated first, so a request the backend refuses costs no host array
+ * (and `fill`, e.g. the seeded generator, does not run).
+ */
+export function filledBy(
+  shape: readonly number[],
+  dtype: DType,
+  backend: Backend,
+  fill: (n: number) => TypedArray,
+): Tensor {
+  const t = empty(shape, dtype, backend);
+  try {
+    const data = fill(t.size);
+    if (data.length > 0) backend.write(t._storage.buffer, data);
+  } catch (e) {
+    t.dispose();
+    throw e;
+  }
+  return t;
+}
+
 /** A tensor of one repeated value. */
 export function full(
   shape: readonly number[],
@@ -53,10 +75,12 @@ export function full(
   dtype: DType,
   backend: Backend,
 ): Tensor {
-  const n = numel(shape);
-  const data = dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
-  data.fill(value);
-  return fromData(data, shape, backend);
+  return filledBy(
+    shape,
+    dtype,
+    backend,
+    (n) => (dtype === "int32" ? new Int32Array(n) : new Float32Array(n)).fill(value),
+  );
 }
 
 /** A view of `t`'s storage with new metadata. */

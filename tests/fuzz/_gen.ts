@@ -34,8 +34,8 @@ export type Arg =
 export interface Case {
   op: string;
   args: Arg[];
-  /** Run the call inside `scope()` / `noGrad()`. */
-  wrap?: "scope" | "noGrad";
+  /** Run the call inside `scope()` / `noGrad()` / `scope(() => keep(…))`. */
+  wrap?: "scope" | "noGrad" | "keep";
 }
 
 /** mulberry32: small, seeded, good enough for test inputs. */

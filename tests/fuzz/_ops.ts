@@ -832,6 +832,14 @@ export function randomCase(g: Gen, only?: readonly string[]): Case {
   const names = only ?? [...OPS.keys()];
   const op = g.rng.pick(names);
   const r = g.rng.next();
-  const wrap = NO_WRAP.has(op) ? undefined : r < 0.1 ? "scope" : r < 0.15 ? "noGrad" : undefined;
+  const wrap = NO_WRAP.has(op)
+    ? undefined
+    : r < 0.08
+    ? "scope"
+    : r < 0.13
+    ? "noGrad"
+    : r < 0.16
+    ? "keep"
+    : undefined;
   return { op, args: OPS.get(op)!.gen(g), wrap };
 }

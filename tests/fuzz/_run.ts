@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { memory, noGrad, scope, type Tensor, tensor } from "../../mod.ts";
+import { getBackend, keep, memory, noGrad, scope, Tensor, tensor } from "../../mod.ts";
 import { checkHeap } from "../../backends/cpu/wasm/kernels.ts";
 import type { Arg, Case, TSpec } from "./_gen.ts";
 import { Rng } from "./_gen.ts";
@@ -171,8 +171,12 @@ async function call(
   leaves: Tensor[],
 ): Promise<{ out: unknown; host: unknown; after: Int32Array[] }> {
   const run = () => op.run(args);
-  const out = c.wrap === "scope" && !ASYNC_OPS.has(op.name)
-    ? scope(run)
+  const sync = !ASYNC_OPS.has(op.name);
+  const out = c.wrap === "scope" && sync ? scope(run) : c.wrap === "keep" && sync
+    ? scope(() => {
+      const r = run();
+      return r instanceof Tensor ? keep(r) : r;
+    })
     : c.wrap === "noGrad"
     ? noGrad(run)
     : run();
@@ -199,6 +203,9 @@ async function call(
   const after = data.slice(1).map((d) => new Int32Array(d!.buffer, d!.byteOffset, d!.length));
   if (!isTensor) return { out: value, host: value, after };
   const t = value as Tensor;
+  if (t.size !== data[0]!.length || t.ndim !== t.shape.length || t.backend !== getBackend()) {
+    throw new Error(`result's size/ndim/backend disagree: ${t.size} ${t.ndim} ${t.backend}`);
+  }
   return { out: t, host: { shape: [...t.shape], dtype: t.dtype, data: data[0] }, after };
 }
 
@@ -271,7 +278,8 @@ export async function runCase(
 }
 
 function disposeAll(out: unknown, b: Built): void {
-  if (out && typeof out === "object" && "dispose" in out) (out as Tensor).dispose();
+  // Either way of freeing: dispose(), or what `using` calls.
+  if (out instanceof Tensor) b.leaves.length % 2 ? out.dispose() : out[Symbol.dispose]();
   for (const v of b.views) v.dispose();
   for (const l of b.leaves) l.dispose();
 }
