@@ -137,9 +137,11 @@ export function binarySource(op: BinaryOp, dtype: DType, rank: number): KernelSo
 export function whereSource(condType: DType, dtype: DType, rank: number): KernelSource {
   const t = wgslType(dtype);
   const ct = wgslType(condType);
-  const zero = ct === "f32" ? "0.0" : "0";
+  // "Non-zero" on the bits: a NaN condition is true (as on the CPU), and
+  // -0 is false, whatever a compiler assumes about float compares.
+  const test = ct === "f32" ? "(bitcast<u32>(cs[o_c]) & 0x7fffffffu) != 0u" : "cs[o_c] != 0";
   const body = stridedOffsets(rank, 1, ["c", "a", "b"]) +
-    `  out[idx] = select(bs[o_b], as_[o_a], cs[o_c] != ${zero});`;
+    `  out[idx] = select(bs[o_b], as_[o_a], ${test});`;
   return {
     code: header([
       { name: "cs", type: ct, access: "read" },

@@ -146,10 +146,25 @@ export function threadsReady(): Promise<boolean> {
   return Promise.resolve(startPool());
 }
 
-/** Stops the worker (it is unref'd under Deno/Node, so this is optional). */
-export function shutdownThreads(): void {
-  pool?.shutdown();
+/**
+ * Stops the worker (it is unref'd under Deno/Node, so this is optional; it
+ * also runs on the global `unload` event).
+ *
+ * @returns true when the worker confirmed it stopped (or none ran).
+ */
+export function shutdownThreads(): boolean {
+  return pool?.shutdown() ?? true;
 }
+
+/** True while the worker is started and serving. */
+export function workerRunning(): boolean {
+  return pool?.ready ?? false;
+}
+
+// Stop the worker before whoever owns this module goes away (process exit,
+// the end of a `deno test` file, a page unload): see threads.ts.
+(globalThis as { addEventListener?: (t: string, f: () => void) => void })
+  .addEventListener?.("unload", () => void shutdownThreads());
 
 /** True when the worker may take half of a call of `work` units. */
 function useWorker(big: boolean): boolean {

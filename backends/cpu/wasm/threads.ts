@@ -13,8 +13,15 @@
  *
  * Lifetime: under Deno/Node the worker is a `node:worker_threads` Worker
  * that is `unref()`ed, so it never keeps the process alive and `deno test`
- * sanitizers stay quiet. In browsers a web Worker is used; call
- * {@link ThreadPool.shutdown} to stop it.
+ * sanitizers stay quiet. It is stopped *before* its owner goes away: on the
+ * global `unload` event (process exit, and the end of each `deno test`
+ * file, whose runtime owns its own heap and worker) {@link
+ * ThreadPool.shutdown} posts OP_EXIT and waits for the worker to confirm it
+ * has left its loop and its wait. A worker torn down while parked in
+ * `Atomics.waitAsync` on the shared memory of an isolate being destroyed
+ * is the one path by which the engine's process-wide futex wait list could
+ * be touched during teardown (the glibc "corrupted size vs. prev_size"
+ * abort seen once at exit); no worker is ever left in that state now.
  *
  * @module
  */
@@ -23,6 +30,8 @@
 export const CTRL_PTR = 1024;
 /** Int32 slots of the control block. */
 export const SEQ = 0, DONE = 1, OP = 2, READY = 3, ERROR = 4;
+/** Set to 1 by the worker once it has left its loop for good (OP_EXIT). */
+export const STOPPED = 9;
 /** The last task sequence number claimed (by the worker, or cancelled). */
 export const CLAIM = 8;
 /** First Int32 argument slot (5..7 are the GEMM driver's counters). */
@@ -141,12 +150,29 @@ export class ThreadPool {
     }
   }
 
-  /** Stops the worker; a later {@link start} spawns a new one. */
-  shutdown(): void {
-    if (!this.worker) return;
-    if (this.ready) this.post(OP_EXIT);
+  /**
+   * Stops the worker; a later {@link start} spawns a new one. Waits (up to
+   * a second, where the thread may block) until the worker confirms it has
+   * left its loop, so no wait of its is pending when it is terminated.
+   *
+   * @returns true when the worker confirmed (or there was none).
+   */
+  shutdown(): boolean {
+    if (!this.worker) return true;
+    let confirmed = false;
+    if (this.ready) {
+      Atomics.store(this.ctrl, STOPPED, 0);
+      this.post(OP_EXIT);
+      try {
+        Atomics.wait(this.ctrl, STOPPED, 0, 1000);
+      } catch {
+        // A browser's main thread may not block: terminate right away.
+      }
+      confirmed = Atomics.load(this.ctrl, STOPPED) === 1;
+    }
     this.worker.terminate();
     this.worker = null;
     Atomics.store(this.ctrl, READY, 0);
+    return confirmed;
   }
 }

@@ -23,6 +23,7 @@ import {
   OP_SUM,
   READY,
   SEQ,
+  STOPPED,
   SUM_SLOT,
   type WorkerInit,
 } from "./threads.ts";
@@ -59,7 +60,12 @@ async function serve(init: WorkerInit): Promise<void> {
     }
     last = seq;
     const op = Atomics.load(ctrl, OP);
-    if (op === OP_EXIT) return;
+    if (op === OP_EXIT) {
+      // Out of the loop, with no wait pending: tell the caller, then end.
+      Atomics.store(ctrl, STOPPED, 1);
+      Atomics.notify(ctrl, STOPPED);
+      return;
+    }
     // Claim the task unless the caller already took it back.
     if (Atomics.compareExchange(ctrl, CLAIM, seq - 1, seq) !== seq - 1) {
       continue;
@@ -124,7 +130,7 @@ if (port) {
   // parked in Atomics.waitAsync (which Deno does not count as pending work).
   let started = false;
   port.on("message", (d) => {
-    if (!started) serve(d);
+    if (!started) serve(d).then(() => (port as unknown as { close?(): void }).close?.());
     started = true;
   });
 } else {

@@ -17,25 +17,12 @@
  */
 
 import assert from "node:assert/strict";
-import { lora, manualSeed, memory, nn, noGrad, optim, scope } from "../../../mod.ts";
+import { memory } from "../../../mod.ts";
 import { backendInstance } from "../../../backends/registry.ts";
 import type { WebGpuBackend } from "../../../backends/webgpu/mod.ts";
-import { DEFAULT_TARGETS } from "../../../demo/cli.ts";
-import { type ModelConfig, TinyTransformer } from "../../../demo/model.ts";
-import { encode, makeBatch, randomStrings, Rng, SORT_ASC, SORT_DESC } from "../../../demo/tasks.ts";
-import { learningRate } from "../../../demo/train.ts";
+import { startLoraRun } from "../../_demo_training.ts";
 import { backendTest } from "../../_backends.ts";
 
-/** The demo's model (train_demo.ts). */
-const MODEL: ModelConfig = {
-  vocabSize: 10,
-  maxLen: 8,
-  dModel: 64,
-  nHeads: 4,
-  nLayers: 1,
-  dMlp: 256,
-};
-const SEQ_LEN = 8;
 /** Small batches keep the run short on a software adapter; the graph is the same. */
 const BATCH = 8;
 const PRETRAIN_STEPS = 10;
@@ -62,58 +49,22 @@ function countSubmits(backend: string): { flush: number; read: number } | null {
   return counts;
 }
 
-/** The demo's training step (demo/train.ts): forward, backward, Adam, loss read back. */
-async function step(
-  model: TinyTransformer,
-  opt: optim.Adam,
-  rng: Rng,
-  task: typeof SORT_ASC,
-): Promise<number> {
-  const loss = scope(() => {
-    const { inputs, targets } = makeBatch(task, rng, BATCH, SEQ_LEN);
-    const l = nn.crossEntropy(model.forward(inputs), targets);
-    l.backward();
-    opt.step();
-    opt.zeroGrad();
-    return l.detach();
-  });
-  const value = await loss.item();
-  loss.dispose();
-  return value;
-}
-
-/** Held-out predictions, as demo/train.ts `predict` makes them. */
-async function predictOnce(model: TinyTransformer, inputs: string[]): Promise<void> {
-  const ids = noGrad(() => scope(() => model.eval().forward(encode(inputs)).argmax(-1)));
-  await ids.data();
-  ids.dispose();
-  model.train();
-}
-
 backendTest(
   "the demo's LoRA training keeps live tensors, buffers and bytes flat for 300 steps",
   async (backend) => {
     const start = memory();
-    manualSeed(0);
-    const model = new TinyTransformer(MODEL);
-    const rng = new Rng(0);
-    const heldOut = randomStrings(new Rng(7919), 32, SEQ_LEN);
-
-    // A short pretraining of every weight, as the demo's first phase does.
-    const pre = new optim.Adam(model.parameters(), { lr: 3e-3 });
-    for (let i = 0; i < PRETRAIN_STEPS; i++) await step(model, pre, rng, SORT_ASC);
-    pre.dispose();
-
-    lora.wrap(model, [...DEFAULT_TARGETS], 2, 4, { seed: 0 });
-    const opt = new optim.Adam(model.parameters().filter((p) => p.requiresGrad), { lr: 2e-2 });
+    const run = await startLoraRun({
+      batch: BATCH,
+      pretrainSteps: PRETRAIN_STEPS,
+      steps: LORA_STEPS,
+      predictEvery: 50,
+    });
     const counts = countSubmits(backend);
     const snapshots: [number, Mem][] = [];
     const losses: number[] = [];
     let submitsAtSettled = 0, readsAtSettled = 0;
     for (let s = 1; s <= LORA_STEPS; s++) {
-      opt.lr = learningRate(s - 1, LORA_STEPS, 2e-2);
-      losses.push(await step(model, opt, rng, SORT_DESC));
-      if (s % 50 === 0) await predictOnce(model, heldOut);
+      losses.push(await run.next());
       if (s === SETTLED && counts) {
         submitsAtSettled = counts.flush;
         readsAtSettled = counts.read;
@@ -143,8 +94,7 @@ backendTest(
       assert.ok(perStep <= 8, `${perStep.toFixed(1)} submits per step`);
     }
 
-    opt.dispose();
-    for (const p of model.parameters()) p.dispose();
+    run.dispose();
     assert.deepEqual(memory(), start, "memory is back to where it started");
   },
 );
