@@ -168,7 +168,7 @@ export function _parseHeader(
       .decode(bytes.subarray(8, 8 + n));
     header = JSON.parse(text);
   } catch (cause) {
-    throw new Error(
+    throw new TypeError(
       `safetensors: header (${n} bytes) is not valid UTF-8 JSON`,
       { cause },
     );

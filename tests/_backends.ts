@@ -8,7 +8,10 @@
  * cannot start here (no WebGPU adapter) is reported as ignored, not failed,
  * and a one-line notice says why.
  *
- * Set `TEST_BACKENDS=cpu` (comma-separated) to restrict the run.
+ * Set `TEST_BACKENDS=cpu` (comma-separated) to restrict the run, and
+ * `REQUIRE_BACKENDS=webgpu` (comma-separated) to make a backend that cannot
+ * start *fail* its tests instead of skipping them: CI sets it after
+ * installing the software adapter, so a broken install cannot look green.
  *
  * @module
  */
@@ -55,15 +58,39 @@ export const candidateBackends: ReadonlyArray<readonly [string, Probe]> = [
   ["webgpu", probeWebGpu],
 ];
 
-function requested(): Set<string> | null {
+function envList(name: string): Set<string> | null {
   let raw: string | undefined;
   try {
-    raw = Deno.env.get("TEST_BACKENDS");
+    raw = Deno.env.get(name);
   } catch {
     raw = undefined; // no --allow-env: run everything available
   }
   if (!raw) return null;
   return new Set(raw.split(",").map((s) => s.trim()).filter(Boolean));
+}
+
+function requested(): Set<string> | null {
+  return envList("TEST_BACKENDS");
+}
+
+/** Backends whose absence fails the run (REQUIRE_BACKENDS). */
+const required = envList("REQUIRE_BACKENDS") ?? new Set<string>();
+
+/**
+ * For suites with their own skip logic: throws (failing the test file) when
+ * `backend` cannot run here (`why` says why) but REQUIRE_BACKENDS names it.
+ *
+ * @param backend The backend.
+ * @param why Why it cannot run, or null when it can.
+ * @returns True when its tests should be ignored (skipped, not required).
+ */
+export function skipUnlessRequired(backend: string, why: string | null): boolean {
+  if (why !== null && required.has(backend)) {
+    throw new Error(
+      `backend "${backend}" is required here (REQUIRE_BACKENDS) but cannot run: ${why}`,
+    );
+  }
+  return why !== null;
 }
 
 /** Why each unavailable candidate was skipped (computed once). */
@@ -124,7 +151,18 @@ export function backendTest(
   opts: BackendTestOptions = {},
 ): void {
   for (const [backend] of candidateBackends) {
-    const runs = available.includes(backend) && !opts.skip?.includes(backend);
+    const applies = !opts.skip?.includes(backend);
+    const runs = available.includes(backend) && applies;
+    if (!runs && applies && required.has(backend)) {
+      Deno.test(`${name} [${backend}]`, () => {
+        throw new Error(
+          `backend "${backend}" is required here (REQUIRE_BACKENDS) but cannot start: ${
+            skipped.get(backend)
+          }`,
+        );
+      });
+      continue;
+    }
     Deno.test({
       name: `${name} [${backend}]`,
       ignore: !runs,

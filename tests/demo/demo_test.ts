@@ -23,6 +23,34 @@ Deno.test("train_demo --quick --json ends with the run's figures and saves the a
   }
 });
 
+Deno.test("the full demo meets the README's accuracy claims (seed 0)", async () => {
+  // The default run (400 pretraining + 300 LoRA steps, ~16 s). The quick
+  // mode only smoke-tests: its accuracies are near 0, where "adapter off
+  // equals base" holds as 0 = 0 even for a lora.disabled that does nothing.
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/adapter`;
+    const r = await runDemo(["--json", "--out", out, "--seed", "0"]);
+    const result = await checkDemoRun(r, "cpu", out);
+    const acc = (k: string) => result[k] as number;
+    assert.ok(acc("baseTaskAccuracy") >= 0.97, `task A, base: ${acc("baseTaskAccuracy")}`);
+    assert.ok(
+      acc("newTaskAccuracyBefore") <= 0.02,
+      `task B before: ${acc("newTaskAccuracyBefore")}`,
+    );
+    assert.ok(
+      acc("newTaskAccuracyAfter") >= 0.9,
+      `task B after LoRA: ${acc("newTaskAccuracyAfter")}`,
+    );
+    // Adapters off: the base model's answers exactly (and not trivially 0).
+    assert.equal(acc("baseTaskAccuracyAdapterOff"), acc("baseTaskAccuracy"));
+    assert.equal(result.trainableParams, 2304);
+    assert.equal(result.totalParams, 54218);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 for (
   const [args, needle] of [
     [["--bogus"], "bogus"],

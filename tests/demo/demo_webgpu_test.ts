@@ -7,6 +7,7 @@
  */
 
 import { checkDemoRun, runDemo } from "./_demo_run.ts";
+import { skipUnlessRequired } from "../_backends.ts";
 
 /** Why WebGPU cannot run here, or null when an adapter exists. */
 async function noAdapter(): Promise<string | null> {
@@ -20,6 +21,7 @@ async function noAdapter(): Promise<string | null> {
 }
 
 const why = await noAdapter();
+skipUnlessRequired("webgpu", why);
 if (why) console.log(`note: the webgpu demo test is skipped: ${why}`);
 
 Deno.test({

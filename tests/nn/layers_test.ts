@@ -68,6 +68,24 @@ backendTest("`LayerNorm` forward and gradients match torch", async () => {
   await assertClose(ln.bias!.grad!, c.db, TOL);
 });
 
+for (const name of ["layernorm_flat", "layernorm_eps"]) {
+  backendTest(`\`LayerNorm\` where eps matters matches torch (${name})`, async () => {
+    // Near-constant rows (variance ≤ eps) and a non-default eps: an eps
+    // dropped, or moved outside the square root, changes these numbers.
+    const c = C[name];
+    const n = c.w.length;
+    const ln = new nn.LayerNorm(n, { eps: c.eps });
+    ln.loadStateDict({ weight: t(c.w), bias: t(c.b) });
+    const x = t(c.x, true);
+    const y = ln.forward(x);
+    await assertClose(y, c.y, { atol: 1e-4, rtol: 1e-4 });
+    y.mul(t(c.g)).sum().backward();
+    await assertClose(x.grad!, c.dx, { atol: 1e-3, rtol: 1e-3 });
+    await assertClose(ln.weight!.grad!, c.dw, { atol: 1e-4, rtol: 1e-4 });
+    await assertClose(ln.bias!.grad!, c.db, TOL);
+  });
+}
+
 backendTest("`LayerNorm` starts at weight 1, bias 0 and checks shapes", async () => {
   const ln = new nn.LayerNorm(4, { eps: 1e-3 });
   await assertClose(ln.weight!, [1, 1, 1, 1]);

@@ -31,9 +31,10 @@ for (const name of Object.keys(O.runs)) {
     lin.loadStateDict({ weight: tensor(O.weight), bias: tensor(O.bias) });
     const x = tensor(O.x), y = tensor(O.y);
     const opt = make(name, lin.parameters());
+    const scale: number = O.runs[name].loss_scale;
     for (const want of O.runs[name].steps as Json[]) {
       opt.zeroGrad();
-      nn.mseLoss(lin.forward(x), y).backward();
+      nn.mseLoss(lin.forward(x), y).mul(scale).backward();
       opt.step();
       await assertClose(lin.weight, want.weight, { atol: 1e-5, rtol: 1e-5 });
       await assertClose(lin.bias!, want.bias, { atol: 1e-5, rtol: 1e-5 });

@@ -9,11 +9,13 @@
 import assert from "node:assert/strict";
 import type { BufferHandle, DType, View } from "../../../backends/backend.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../../../backends/webgpu/mod.ts";
+import { skipUnlessRequired } from "../../_backends.ts";
 
 let made: WebGpuBackend | null = null;
 try {
   made = await createWebGpuBackend();
 } catch (err) {
+  skipUnlessRequired("webgpu", (err as Error).message);
   console.log(
     `%cwebgpu tests SKIPPED: ${(err as Error).message}`,
     "color: yellow",
