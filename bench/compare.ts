@@ -15,6 +15,14 @@
  * - `--sizes 128,256,512,1024` — W1's sizes
  * - `--json` — print the results as JSON instead of the table
  * - `--timeout 300` — seconds one implementation's process may take
+ * - `--rounds 3` — rounds: every implementation runs once per round, in
+ *   turn (A B C A B C …), and the table shows each figure's median over the
+ *   rounds with its range, so one lucky or unlucky minute cannot make it
+ *
+ * This project runs twice per round: with its worker (2 threads) and with
+ * one thread, beside the one-thread peers. A W2 loss that misses the
+ * cross-check drops that figure from the comparison and makes the command
+ * exit 1.
  *
  * @module
  */
@@ -27,7 +35,7 @@ import {
   W1_SLOW_BUDGET_S,
   W3_N,
 } from "./peers/_harness.ts";
-import { uniform } from "./_workloads.ts";
+import { median, uniform } from "./_workloads.ts";
 
 const IMPLS = ["project", "tfjs-cpu", "tfjs-wasm", "jax"] as const;
 type ImplName = typeof IMPLS[number];
@@ -47,6 +55,7 @@ const { values } = parseArgs({
     sizes: { type: "string", default: W1_SIZES.join(",") },
     json: { type: "boolean", default: false },
     timeout: { type: "string", default: "300" },
+    rounds: { type: "string", default: "3" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -54,7 +63,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     "deno run -A bench/compare.ts [--only project,tfjs-cpu,tfjs-wasm,jax] " +
-      "[--workloads W1,W2,W3] [--sizes 128,256,512,1024] [--json] [--timeout SECONDS]",
+      "[--workloads W1,W2,W3] [--sizes 128,256,512,1024] [--rounds 3] [--json] [--timeout SECONDS]",
   );
   Deno.exit(0);
 }
@@ -78,6 +87,8 @@ if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
   throw new TypeError("--sizes: positive integers");
 }
 const timeoutS = Number(values.timeout);
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError("--rounds: a positive integer");
 
 const peersDir = new URL("./peers/", import.meta.url);
 const jobs: Job[] = [];
@@ -85,6 +96,12 @@ const wl = (ws: string[]) => ws.filter((w) => workloads.includes(w));
 for (const impl of only as ImplName[]) {
   if (impl === "project") {
     jobs.push({ impl, script: "project.ts", args: [], workloads: wl(["W1", "W2", "W3"]) });
+    jobs.push({
+      impl,
+      script: "project.ts",
+      args: ["--threads=1"],
+      workloads: wl(["W1", "W2", "W3"]),
+    });
   }
   if (impl === "tfjs-cpu") {
     jobs.push({
@@ -188,8 +205,15 @@ const WORKLOADS_MD: [string, string, string, string, string, string][] = [
 
 const started = performance.now();
 const mach = machine();
-const results: PeerResult[] = [];
-for (const job of jobs) if (job.workloads.length) results.push(await runJob(job));
+/** Every round's result of each job, by job (in job order). */
+const byJob: PeerResult[][] = jobs.map(() => []);
+for (let round = 1; round <= rounds; round++) {
+  console.error(`— round ${round} of ${rounds}`);
+  for (const [i, job] of jobs.entries()) {
+    if (job.workloads.length) byJob[i].push(await runJob(job));
+  }
+}
+const results = byJob.flat();
 const totalS = (performance.now() - started) / 1000;
 
 // ---- table ------------------------------------------------------------------
@@ -198,14 +222,17 @@ const totalS = (performance.now() - started) / 1000;
 interface Row {
   name: string;
   threads: string;
-  w1: Map<number, number>;
+  /** Per W1 size, one GFLOP/s figure per round. */
+  w1: Map<number, number[]>;
   w1Note: Map<number, string>;
-  w2?: number;
-  w2jit?: number;
-  w3?: number;
-  loss?: [number, number];
-  lossJit?: [number, number];
+  w2: number[];
+  w2jit: number[];
+  w3: number[];
+  /** [first, 23rd] loss of each round. */
+  loss: [number, number][];
+  lossJit: [number, number][];
   isPeer: boolean;
+  isProject: boolean;
 }
 
 const rows = new Map<string, Row>();
@@ -218,25 +245,37 @@ for (const r of results) {
       threads: r.threads,
       w1: new Map(),
       w1Note: new Map(),
-      isPeer: r.id !== "project",
+      w2: [],
+      w2jit: [],
+      w3: [],
+      loss: [],
+      lossJit: [],
+      isPeer: !r.id.startsWith("project"),
+      isProject: r.id === "project",
     };
     rows.set(key, row);
   }
   for (const w of r.w1) {
-    row.w1.set(w.n, w.gflops);
+    row.w1.set(w.n, [...(row.w1.get(w.n) ?? []), w.gflops]);
     if (w.capped) row.w1Note.set(w.n, `${w.runs} runs`);
   }
   if (r.w2) {
-    if (r.id.endsWith("-jit")) {
-      row.w2jit = r.w2.msPerStep;
-      row.lossJit = [r.w2.firstLoss, r.w2.loss23];
-    } else {
-      row.w2 = r.w2.msPerStep;
-      row.loss = [r.w2.firstLoss, r.w2.loss23];
-    }
+    const jit = r.id.endsWith("-jit");
+    (jit ? row.w2jit : row.w2).push(r.w2.msPerStep);
+    (jit ? row.lossJit : row.loss).push([r.w2.firstLoss, r.w2.loss23]);
   }
-  if (r.w3) row.w3 = r.w3.ms;
+  if (r.w3) row.w3.push(r.w3.ms);
 }
+
+const REF_FIRST = 0.350971, REF_23 = 0.289500, TOL = 1e-5;
+const lossOk = (ls: [number, number][]) =>
+  ls.every(([a, b]) => Math.abs(a - REF_FIRST) <= TOL && Math.abs(b - REF_23) <= TOL);
+/** Rows whose W2 losses miss the cross-check in some round: their W2 is not compared. */
+const mismatched = new Set(
+  [...rows].filter(([, r]) => !lossOk(r.loss) || !lossOk(r.lossJit)).map(([k]) => k),
+);
+
+const med = (xs: number[] | undefined) => (xs && xs.length ? median(xs) : undefined);
 
 const fmt = (x: number | undefined, digits = 1) =>
   x === undefined || !Number.isFinite(x) ? "—" : x >= 100 ? x.toFixed(0) : x.toFixed(digits);
@@ -244,17 +283,27 @@ const fmt = (x: number | undefined, digits = 1) =>
 interface Col {
   head: string;
   higherBetter: boolean;
+  /** The median over the rounds (undefined when not measured or not comparable). */
   get(r: Row): number | undefined;
   cell(r: Row): string;
 }
+
+/** "median (lowest–highest)" over the rounds; the median alone for one round. */
+function spread(xs: number[] | undefined, digits: number): string {
+  if (!xs || xs.length === 0) return "—";
+  const m = fmt(median(xs), digits);
+  if (xs.length === 1) return m;
+  return `${m} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
+}
+
 const cols: Col[] = [];
 if (workloads.includes("W1")) {
   for (const n of sizes) {
     cols.push({
       head: `W1 N=${n} GFLOP/s`,
       higherBetter: true,
-      get: (r) => r.w1.get(n),
-      cell: (r) => fmt(r.w1.get(n), 2) + (r.w1Note.has(n) ? ` (${r.w1Note.get(n)})` : ""),
+      get: (r) => med(r.w1.get(n)),
+      cell: (r) => spread(r.w1.get(n), 2) + (r.w1Note.has(n) ? ` (${r.w1Note.get(n)})` : ""),
     });
   }
 }
@@ -262,35 +311,49 @@ if (workloads.includes("W2")) {
   cols.push({
     head: "W2 ms/step",
     higherBetter: false,
-    get: (r) => Math.min(r.w2 ?? Infinity, r.w2jit ?? Infinity),
+    get: (r) => {
+      const key = [...rows].find(([, v]) => v === r)![0];
+      if (mismatched.has(key)) return undefined;
+      return Math.min(med(r.w2) ?? Infinity, med(r.w2jit) ?? Infinity);
+    },
     cell: (r) => {
-      const s = fmt(r.w2);
-      return r.w2jit !== undefined ? `${s} (jit ${fmt(r.w2jit)})` : s;
+      const s = spread(r.w2, 1);
+      const mark = mismatched.has([...rows].find(([, v]) => v === r)![0]) ? " MISMATCH" : "";
+      return (r.w2jit.length ? `${s} (jit ${spread(r.w2jit, 1)})` : s) + mark;
     },
   });
 }
 if (workloads.includes("W3")) {
-  cols.push({ head: "W3 ms", higherBetter: false, get: (r) => r.w3, cell: (r) => fmt(r.w3, 2) });
+  cols.push({
+    head: "W3 ms",
+    higherBetter: false,
+    get: (r) => med(r.w3),
+    cell: (r) => spread(r.w3, 2),
+  });
 }
 
 const all = [...rows.values()];
-const project = all.find((r) => !r.isPeer);
+const project = all.find((r) => r.isProject);
+const project1 = all.find((r) => !r.isPeer && !r.isProject);
 const peers = all.filter((r) => r.isPeer);
+const peers1 = peers.filter((r) => r.threads === "1" || r.threads === "1 worker");
 
 const table: string[][] = [["implementation", "threads", ...cols.map((c) => c.head)]];
 for (const r of all) table.push([r.name, r.threads, ...cols.map((c) => c.cell(r))]);
-if (project && peers.length) {
-  const best: string[] = ["best JS peer", ""];
-  const ratio: string[] = ["project vs best JS peer (×, >1 = project faster)", ""];
+/** The best peer's median and the project's ratio to it, per column. */
+function compareRows(label: string, mine: Row | undefined, against: Row[]): void {
+  if (!mine || against.length === 0) return;
+  const best: string[] = [`best ${label} peer (median)`, ""];
+  const ratio: string[] = [`${mine.name} vs best ${label} peer (×, >1 = faster)`, ""];
   for (const c of cols) {
     let b: Row | undefined;
-    for (const p of peers) {
+    for (const p of against) {
       const v = c.get(p);
       if (v === undefined || !Number.isFinite(v)) continue;
       const bv = b ? c.get(b)! : undefined;
       if (bv === undefined || (c.higherBetter ? v > bv : v < bv)) b = p;
     }
-    const pv = c.get(project);
+    const pv = c.get(mine);
     if (!b || pv === undefined || !Number.isFinite(pv)) {
       best.push("—");
       ratio.push("—");
@@ -299,14 +362,12 @@ if (project && peers.length) {
     const bv = c.get(b)!;
     best.push(`${fmt(bv, 2)} ${shortName(b)}`);
     const x = c.higherBetter ? pv / bv : bv / pv;
-    ratio.push(
-      x >= 1
-        ? `${x.toFixed(2)} (${x.toFixed(1)}× faster)`
-        : `${x.toFixed(3)} (${(1 / x).toFixed(1)}× slower)`,
-    );
+    ratio.push(x >= 1 ? `${x.toFixed(2)}` : `${x.toFixed(3)} (${(1 / x).toFixed(1)}× slower)`);
   }
   table.push(best, ratio);
 }
+compareRows("JS", project, peers);
+compareRows("1-thread JS", project1, peers1);
 
 function shortName(r: Row): string {
   const key = [...rows.entries()].find(([, v]) => v === r)?.[0] ?? r.name;
@@ -334,11 +395,10 @@ function w3Reference(): number {
   return s;
 }
 
-const REF_FIRST = 0.350971, REF_23 = 0.289500, TOL = 1e-5;
-const crossCheck = (l?: [number, number]) =>
-  l
-    ? `${l[0].toFixed(6)} → ${l[1].toFixed(6)} ${
-      Math.abs(l[0] - REF_FIRST) <= TOL && Math.abs(l[1] - REF_23) <= TOL ? "ok" : "MISMATCH"
+const crossCheck = (ls: [number, number][]) =>
+  ls.length
+    ? `${[...new Set(ls.map(([a, b]) => `${a.toFixed(6)} → ${b.toFixed(6)}`))].join(", ")} ${
+      lossOk(ls) ? "ok" : "MISMATCH"
     }`
     : "—";
 
@@ -352,9 +412,12 @@ if (values.json) {
       } (other processes on the machine skew every figure)`,
   );
   console.log(
-    "Medians. W1: 2 warm-ups, then ≥5 runs and ≥1 s (a case slower than 0.5 s/run stops after " +
-      `≥3 runs once ${W1_SLOW_BUDGET_S} s of timed runs are spent: run count shown); ` +
-      "W2: 3 warm-up + 20 timed steps; W3: as W1. Every run reads its result back.\n",
+    `${rounds} rounds, the implementations interleaved (each runs once per round in its own ` +
+      "process); each cell is the median of the rounds' figures, with the lowest and highest " +
+      "in parentheses. Within a round: W1: 2 warm-ups, then ≥5 runs and ≥1 s, median (a case " +
+      `slower than 0.5 s/run stops after ≥3 runs once ${W1_SLOW_BUDGET_S} s are spent: run ` +
+      "count shown); W2: 3 warm-up + 20 timed steps, median; W3: as W1. Every run reads its " +
+      "result back.\n",
   );
   console.log(render(table));
   if (workloads.includes("W2")) {
@@ -362,13 +425,15 @@ if (values.json) {
       `\nW2 loss cross-check (step 1 → step 23; expected ${REF_FIRST} → ${REF_23} ± ${TOL}):`,
     );
     for (const [key, r] of rows) {
-      if (r.loss) console.log(`  ${key}: ${crossCheck(r.loss)}`);
-      if (r.lossJit) console.log(`  ${key} (jit): ${crossCheck(r.lossJit)}`);
+      if (r.loss.length) console.log(`  ${key}: ${crossCheck(r.loss)}`);
+      if (r.lossJit.length) console.log(`  ${key} (jit): ${crossCheck(r.lossJit)}`);
     }
   }
   if (workloads.includes("W3")) {
     console.log(`\nW3 sums (float64 reference of the float32 terms: ${w3Reference().toFixed(2)}):`);
-    for (const r of results) if (r.w3) console.log(`  ${r.id}: ${r.w3.value}`);
+    for (const r of byJob.map((rs) => rs[0]).filter(Boolean)) {
+      if (r.w3) console.log(`  ${r.id}: ${r.w3.value}`);
+    }
   }
   console.log("\nFor context, WORKLOADS.md's figures for the peers (not re-measured in this run):");
   console.log(render([
@@ -381,4 +446,8 @@ if (values.json) {
   ]);
   if (notes.length) console.log("\nNotes:\n" + [...new Set(notes)].join("\n"));
   console.log(`\nTotal ${totalS.toFixed(0)} s.`);
+}
+if (mismatched.size > 0) {
+  console.error(`W2 loss cross-check MISMATCH for ${[...mismatched].join(", ")}: exit 1`);
+  Deno.exit(1);
 }

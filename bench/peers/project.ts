@@ -18,6 +18,7 @@ import {
   tensor,
 } from "../../mod.ts";
 import { type Impl, type PreparedW2, runPeer, W2_SHAPE, type W2Data } from "./_harness.ts";
+import { setNumThreads } from "../../backends/cpu/wasm/kernels.ts";
 
 const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8, LR = 1e-3;
 
@@ -151,7 +152,7 @@ export function w2Modules(hl: HighLevel, d: W2Data): PreparedW2 {
 }
 
 /** The project's implementation for the compare harness. */
-export function projectImpl(mode: "auto" | "ops" | "modules" = "auto"): Impl {
+export function projectImpl(mode: "auto" | "ops" | "modules" = "auto", threads = 2): Impl {
   const hl = highLevel();
   const useModules = mode === "modules" || (mode === "auto" && hl !== null);
   if (useModules && !hl) throw new Error("mod.ts does not export nn/optim/lora yet");
@@ -162,10 +163,11 @@ export function projectImpl(mode: "auto" | "ops" | "modules" = "auto"): Impl {
         : "linear/matmul/adamUpdate (mod.ts exports no nn/optim/lora yet)"
     }`,
   ];
+  setNumThreads(threads);
   return {
-    id: "project",
-    label: "this project (@lora/tensor)",
-    threads: "its backend's",
+    id: threads === 1 ? "project-t1" : "project",
+    label: threads === 1 ? "this project, 1 thread" : "this project (@lora/tensor)",
+    threads: threads === 1 ? "1" : "2 (main + 1 worker)",
     notes,
     w1(n, a, b) {
       const ta = tensor(a, { shape: [n, n] }), tb = tensor(b, { shape: [n, n] });
@@ -209,5 +211,6 @@ if (import.meta.main) {
     | "ops"
     | "modules"
     | undefined;
-  await runPeer(projectImpl(w2 ?? "auto"));
+  const threads = Number(Deno.args.find((a) => a.startsWith("--threads="))?.slice(10) ?? 2);
+  await runPeer(projectImpl(w2 ?? "auto", threads));
 }
