@@ -40,7 +40,7 @@ export function registerBackend(name: string, factory: BackendFactory): void {
  *   (for WebGPU: no adapter).
  * @example
  * ```ts
- * import { setBackend } from "./registry.ts";
+ * import { setBackend } from "../mod.ts";
  * await setBackend("cpu");
  * ```
  */
@@ -57,6 +57,7 @@ export async function setBackend(name: string): Promise<void> {
  * @throws {Error} when the name is unknown or its factory fails.
  * @example
  * ```ts
+ * import "../mod.ts"; // registers the built-in backends
  * import { initBackend } from "./registry.ts";
  * const cpu = await initBackend("cpu");
  * ```
@@ -98,6 +99,7 @@ export function getBackend(): string {
  *   `initBackend` yet (the CPU backend is created on demand).
  * @example
  * ```ts
+ * import "../mod.ts"; // registers the built-in backends
  * import { backendInstance } from "./registry.ts";
  * backendInstance("cpu");
  * ```

@@ -27,9 +27,12 @@ export type { DecodedSafetensors, SafetensorsInput };
  * @throws {Error} When the header is not UTF-8 JSON describing an object.
  * @example
  * ```ts
- * import { readSafetensorsFile } from "./files.ts";
- * const { tensors, metadata } = await readSafetensorsFile("model.safetensors");
+ * import { readSafetensorsFile, writeSafetensorsFile } from "./files.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ * await writeSafetensorsFile(path, { w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * const { tensors, metadata } = await readSafetensorsFile(path);
  * console.log(Object.keys(tensors), metadata);
+ * await Deno.remove(path);
  * ```
  */
 export async function readSafetensorsFile(
@@ -54,7 +57,7 @@ export async function readSafetensorsFile(
  * ```ts
  * import { writeSafetensorsFile } from "./files.ts";
  * await writeSafetensorsFile(
- *   "weights.safetensors",
+ *   await Deno.makeTempFile({ suffix: ".safetensors" }),
  *   { w: { shape: [2], data: new Float32Array([1, 2]) } },
  *   { format: "pt" },
  * );

@@ -50,7 +50,8 @@ function _join(dir: string | URL, file: string): string | URL {
  * ```ts
  * import { lora, nn } from "../mod.ts";
  * const seq = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
- * await lora.save(seq, "./adapter_out");
+ * const dir = await Deno.makeTempDir();
+ * await lora.save(seq, dir);
  * ```
  */
 export async function save(model: Module, dir: string | URL): Promise<void> {
@@ -77,9 +78,10 @@ export async function save(model: Module, dir: string | URL): Promise<void> {
  * ```ts
  * import { lora, nn } from "../mod.ts";
  * const seq = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
- * await lora.save(seq, "./adapter_out");
+ * const dir = await Deno.makeTempDir();
+ * await lora.save(seq, dir);
  * const fresh = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
- * await lora.load(fresh, "./adapter_out");
+ * await lora.load(fresh, dir);
  * ```
  */
 export async function load(model: Module, dir: string | URL): Promise<void> {

@@ -17,7 +17,7 @@ import {
   uniformParameter,
 } from "../nn/mod.ts";
 import { _linearAnyDims } from "../nn/linear.ts";
-import { _checkFloat, _checkLastDim } from "../nn/_checks.ts";
+import { _checkFloat, _checkLastDim } from "../nn/checks.ts";
 
 /**
  * How `loraA` starts.

@@ -33,8 +33,9 @@ export const PEFT_PREFIX = "base_model.model.";
  * ```ts
  * import { lora, nn } from "../mod.ts";
  * const seq = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
- * await lora.save(seq, "./adapter_out");
- * const text = await Deno.readTextFile("./adapter_out/adapter_config.json");
+ * const dir = await Deno.makeTempDir();
+ * await lora.save(seq, dir);
+ * const text = await Deno.readTextFile(`${dir}/adapter_config.json`);
  * const config: lora.AdapterConfig = JSON.parse(text);
  * console.log(config.r, config.lora_alpha); // 2 2
  * ```

@@ -5,7 +5,7 @@
  */
 
 import { Tensor } from "../tensor/mod.ts";
-import { _fmt } from "./_checks.ts";
+import { _fmt } from "./checks.ts";
 
 const _quote = (keys: string[]): string => keys.map((k) => `"${k}"`).join(", ");
 

@@ -7,7 +7,7 @@
 import type { Tensor } from "../tensor/mod.ts";
 import { Module } from "./module.ts";
 import { normalParameter } from "./init.ts";
-import { _checkIndexRange, _checkSize } from "./_checks.ts";
+import { _checkIndexRange, _checkSize } from "./checks.ts";
 
 /**
  * Options of {@link Embedding}.

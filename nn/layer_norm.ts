@@ -7,7 +7,7 @@
 import { ones, type Tensor, zeros } from "../tensor/mod.ts";
 import { Module } from "./module.ts";
 import { parameter } from "./init.ts";
-import { _checkFloat, _checkSize, _fmt } from "./_checks.ts";
+import { _checkFloat, _checkSize, _fmt } from "./checks.ts";
 
 /**
  * Options of {@link LayerNorm}.

@@ -7,7 +7,7 @@
 
 import { rand, type Tensor } from "../tensor/mod.ts";
 import { Module } from "./module.ts";
-import { _checkProb } from "./_checks.ts";
+import { _checkProb } from "./checks.ts";
 
 /**
  * Runs its children one after another. Children are named `"0"`, `"1"`, …

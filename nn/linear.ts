@@ -7,7 +7,7 @@
 import { linear, type Tensor } from "../tensor/mod.ts";
 import { Module } from "./module.ts";
 import { uniformParameter } from "./init.ts";
-import { _checkFloat, _checkLastDim, _checkSize } from "./_checks.ts";
+import { _checkFloat, _checkLastDim, _checkSize } from "./checks.ts";
 
 /**
  * Options of {@link Linear}.

@@ -5,7 +5,7 @@
  */
 
 import { crossEntropyRows, type Tensor } from "../tensor/mod.ts";
-import { _checkFloat, _checkIndexRange, _fmt } from "./_checks.ts";
+import { _checkFloat, _checkIndexRange, _fmt } from "./checks.ts";
 
 /**
  * How a loss reduces its per-element values.

@@ -5,7 +5,7 @@
  */
 import type { DType, TypedArray } from "../backends/backend.ts";
 import { backendInstance } from "../backends/registry.ts";
-import { filledBy, full as fullOp } from "./ops.ts";
+import { filledBy, full as fullOp } from "./_op_helpers.ts";
 import { normalArray, uniformArray } from "./random.ts";
 import { checkShape, describe, fmtShape, numel } from "./shape.ts";
 import type { NestedArray, Tensor } from "./tensor.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 import type { AdamArgs } from "../backends/backend.ts";
-import { noGrad, record } from "./autograd.ts";
-import { _empty as empty, _requireFloat, _sameBackend } from "./ops.ts";
+import { type GradRules, noGrad, record } from "./graph.ts";
+import { empty, requireFloat, sameBackend } from "./_op_helpers.ts";
 import { fmtShape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 import { arange } from "./factories.ts";
@@ -28,10 +28,10 @@ import { arange } from "./factories.ts";
  * ```
  */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
-  _requireFloat(x, "linear()");
-  _requireFloat(w, "linear()");
-  _sameBackend(x, w, "linear");
-  if (b) _sameBackend(x, b, "linear");
+  requireFloat(x, "linear()");
+  requireFloat(w, "linear()");
+  sameBackend(x, w, "linear");
+  if (b) sameBackend(x, b, "linear");
   const K = x.shape[x.ndim - 1], N = w.shape[0];
   if (w.ndim !== 2 || w.shape[1] !== K || (b && (b.ndim !== 1 || b.shape[0] !== N))) {
     throw new RangeError(
@@ -59,7 +59,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
     y.dispose();
     return r;
   });
-  return record(out, "linear", b ? [x, w, b] : [x, w]);
+  return record(out, "linear", b ? [x, w, b] : [x, w], {});
 }
 
 /**
@@ -149,8 +149,8 @@ export function loraLinear(
   scaling: number,
 ): Tensor {
   for (const t of [x, w, a, bUp, ...(b ? [b] : [])]) {
-    _requireFloat(t, "loraLinear()");
-    _sameBackend(x, t, "loraLinear");
+    requireFloat(t, "loraLinear()");
+    sameBackend(x, t, "loraLinear");
   }
   const K = x.shape[x.ndim - 1], N = w.shape[0], r = a.shape[0];
   if (
@@ -217,8 +217,8 @@ export function loraLinear(
  * ```
  */
 export function crossEntropyRows(logits: Tensor, targets: Tensor): Tensor {
-  _requireFloat(logits, "crossEntropyRows()");
-  _sameBackend(logits, targets, "crossEntropyRows");
+  requireFloat(logits, "crossEntropyRows()");
+  sameBackend(logits, targets, "crossEntropyRows");
   if (
     logits.ndim !== 2 || targets.ndim !== 1 || targets.dtype !== "int32" ||
     targets.shape[0] !== logits.shape[0]
@@ -263,3 +263,43 @@ export function _oneHot(targets: Tensor, c: number): Tensor {
   for (const x of [classes, t, col]) x.dispose();
   return hot;
 }
+
+function t2(x: Tensor): Tensor {
+  return x.transpose(-1, -2);
+}
+
+/** Gradient rules of the fused ops: only the gradients that are needed. */
+export const fusedRules: GradRules<"linear" | "loraLinear" | "crossEntropy"> = {
+  loraLinear: (g, c) => {
+    // inputs: x, W, A, B[, bias]; gradients only where needed (a frozen W
+    // costs nothing), and B·A is never formed.
+    const [x, w, a, bUp] = c.inputs;
+    const { down, scaling } = c.saved;
+    const K = x.shape[x.ndim - 1], N = w.shape[0];
+    const g2 = g.reshape([-1, N]), x2 = x.reshape([-1, K]);
+    const gd = c.needs[0] || c.needs[2] ? g2.matmul(bUp).mul(scaling) : null;
+    return [
+      c.needs[0] ? g2.matmul(w).add(gd!.matmul(a)).reshape(x.shape) : null,
+      c.needs[1] ? t2(g2).matmul(x2) : null,
+      c.needs[2] ? t2(gd!).matmul(x2) : null,
+      c.needs[3] ? t2(g2).matmul(down).mul(scaling) : null,
+      c.needs[4] ? g2.sum(0) : null,
+    ];
+  },
+  crossEntropy: (g, c) => {
+    const { probs, targets } = c.saved;
+    const hot = _oneHot(targets, probs.shape[1]);
+    return [probs.sub(hot).mul(g.unsqueeze(1))];
+  },
+  linear: (g, c) => {
+    const [x, w] = c.inputs;
+    const K = x.shape[x.ndim - 1], N = w.shape[0];
+    const g2 = g.reshape([-1, N]);
+    const x2 = c.needs[1] ? x.reshape([-1, K]) : null;
+    return [
+      c.needs[0] ? g2.matmul(w).reshape(x.shape) : null,
+      x2 ? t2(g2).matmul(x2) : null,
+      c.needs[2] ? g2.sum(0) : null,
+    ];
+  },
+};

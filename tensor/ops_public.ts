@@ -3,7 +3,8 @@
  *
  * @module
  */
-import * as ops from "./ops.ts";
+import * as elementwise from "./ops_elementwise.ts";
+import * as joins from "./ops_matmul.ts";
 import type { Tensor, TensorLike } from "./tensor.ts";
 
 /**
@@ -20,7 +21,7 @@ import type { Tensor, TensorLike } from "./tensor.ts";
  * ```
  */
 export function cat(tensors: readonly Tensor[], dim: number): Tensor {
-  return ops.cat(tensors, dim);
+  return joins.cat(tensors, dim);
 }
 
 /**
@@ -37,7 +38,7 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
  * ```
  */
 export function stack(tensors: readonly Tensor[], dim: number): Tensor {
-  return ops.stack(tensors, dim);
+  return joins.stack(tensors, dim);
 }
 
 /**
@@ -55,5 +56,5 @@ export function stack(tensors: readonly Tensor[], dim: number): Tensor {
  * ```
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  return ops.where(cond, a, b);
+  return elementwise.where(cond, a, b);
 }

@@ -1,11 +1,11 @@
 /**
- * Reductions and the softmax family.
+ * Reductions and the softmax family, each beside its gradient rule.
  *
  * @module
  */
 import type { ReduceOp } from "../backends/backend.ts";
-import { noGrad, record } from "./autograd.ts";
-import { _empty as empty, _requireFloat } from "./ops.ts";
+import { type GradRules, noGrad, record } from "./graph.ts";
+import { empty, requireFloat } from "./_op_helpers.ts";
 import { fmtShape, normDim, normDims } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -41,7 +41,7 @@ export function mean(
   dim: number | readonly number[] | undefined,
   keepdim: boolean,
 ): Tensor {
-  _requireFloat(x, "mean()");
+  requireFloat(x, "mean()");
   const axes = normDims(dim, x.ndim, "mean()");
   const count = axes.reduce((p, d) => p * x.shape[d], 1);
   const s = sum(x, axes, keepdim);
@@ -91,7 +91,7 @@ function zerosInt(x: Tensor): Tensor {
 
 /** Softmax (or log-softmax) along `dim`, max-shifted for stability. */
 export function softmax(x: Tensor, dim: number, log: boolean): Tensor {
-  _requireFloat(x, log ? "logSoftmax()" : "softmax()");
+  requireFloat(x, log ? "logSoftmax()" : "softmax()");
   const d = normDim(dim, x.ndim, log ? "logSoftmax(): dim" : "softmax(): dim");
   if (x.ndim === 0) {
     // One element: compute it as a row of one, record the node on x itself.
@@ -133,3 +133,29 @@ export function softmaxComposed(x: Tensor, d: number, log: boolean): Tensor {
   s.dispose();
   return out;
 }
+
+/** Gradient rules of this file's ops. */
+export const reduceRules: GradRules<"sum" | "max" | "softmax" | "logSoftmax"> = {
+  sum: (g, c) => {
+    const { axes, keepdim } = c.saved;
+    const x = c.inputs[0];
+    const kept = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
+    return [(keepdim ? g : g.reshape(kept)).expand(x.shape)];
+  },
+  max: (g, c) => {
+    const { axes, keptShape, out } = c.saved;
+    const x = c.inputs[0];
+    const mask = x.eq(out.reshape(keptShape));
+    const count = mask.sum(axes, { keepdim: true });
+    return [g.reshape(keptShape).mul(mask).div(count)];
+  },
+  softmax: (g, c) => {
+    const { dim, out } = c.saved;
+    const dot = g.mul(out).sum(dim, { keepdim: true });
+    return [g.sub(dot).mul(out)];
+  },
+  logSoftmax: (g, c) => {
+    const { dim, out } = c.saved;
+    return [g.sub(out.exp().mul(g.sum(dim, { keepdim: true })))];
+  },
+};

@@ -1,138 +1,23 @@
 /**
- * The ops: each validates its inputs before touching storage (so a failed op
- * changes nothing), allocates its output, calls one backend primitive (or a
- * composition of them) and records one autograd node.
+ * Elementwise ops (arithmetic with broadcasting and dtype promotion,
+ * comparisons, unary functions, `where`) and the copies between views
+ * (cast, clone, assign), each beside its gradient rule.
  *
  * @module
  */
-import type {
-  Backend,
-  BinaryOp,
-  DeferredCheck,
-  DType,
-  TypedArray,
-  UnaryOp,
-} from "../backends/backend.ts";
-import { record } from "./autograd.ts";
-import { Storage } from "./memory.ts";
+import type { BinaryOp, DeferredCheck, DType, UnaryOp } from "../backends/backend.ts";
+import { type BinarySaved, type GradRules, record } from "./graph.ts";
 import {
-  broadcastShapes,
-  broadcastStrides,
-  checkShape,
-  describe,
-  fmtShape,
-  numel,
-  sameShape,
-} from "./shape.ts";
+  broadcastView,
+  checkOperand,
+  empty,
+  lift,
+  requireFloat,
+  sameBackend,
+  view,
+} from "./_op_helpers.ts";
+import { broadcastShapes, describe, fmtShape, sameShape } from "./shape.ts";
 import { Tensor, type TensorLike } from "./tensor.ts";
-
-/**
- * A fresh contiguous tensor on `backend`. The shape is checked again here,
- * whatever the op computed, so no NaN or fractional size reaches storage.
- */
-export function empty(shape: readonly number[], dtype: DType, backend: Backend): Tensor {
-  checkShape(shape, "alloc");
-  return new Tensor(Storage.alloc(backend, numel(shape), dtype), shape);
-}
-
-/** A tensor holding `data` on `backend`. */
-export function fromData(
-  data: TypedArray,
-  shape: readonly number[],
-  backend: Backend,
-): Tensor {
-  const t = empty(shape, data instanceof Int32Array ? "int32" : "float32", backend);
-  if (data.length > 0) backend.write(t._storage.buffer, data);
-  return t;
-}
-
-/**
- * A fresh tensor whose values `fill` makes on the host. The storage is
- * allocated first, so a request the backend refuses costs no host array
- * (and `fill`, e.g. the seeded generator, does not run).
- */
-export function filledBy(
-  shape: readonly number[],
-  dtype: DType,
-  backend: Backend,
-  fill: (n: number) => TypedArray,
-): Tensor {
-  const t = empty(shape, dtype, backend);
-  try {
-    const data = fill(t.size);
-    if (data.length > 0) backend.write(t._storage.buffer, data);
-  } catch (e) {
-    t.dispose();
-    throw e;
-  }
-  return t;
-}
-
-/** A tensor of one repeated value. */
-export function full(
-  shape: readonly number[],
-  value: number,
-  dtype: DType,
-  backend: Backend,
-): Tensor {
-  return filledBy(
-    shape,
-    dtype,
-    backend,
-    (n) => (dtype === "int32" ? new Int32Array(n) : new Float32Array(n)).fill(value),
-  );
-}
-
-/** A view of `t`'s storage with new metadata. */
-function view(
-  t: Tensor,
-  shape: readonly number[],
-  strides: readonly number[],
-  offset = t.offset,
-): Tensor {
-  return new Tensor(t._storage, shape, strides, offset);
-}
-
-function sameBackend(a: Tensor, b: Tensor, what: string): void {
-  if (a._backend !== b._backend) {
-    throw new TypeError(
-      `${what}: tensors are on different backends ("${a.backend}" and "${b.backend}"); move one with await t.to("${a.backend}")`,
-    );
-  }
-}
-
-function requireFloat(t: Tensor, what: string): void {
-  if (t.dtype !== "float32") {
-    throw new TypeError(
-      `${what} needs a float32 tensor, got ${t.dtype} of shape ${fmtShape(t.shape)}`,
-    );
-  }
-}
-
-const INT32_MIN = -2147483648, INT32_MAX = 2147483647;
-
-/** True for a number an int32 tensor holds exactly (−0 is a float: its sign matters). */
-export function isInt32(x: number): boolean {
-  return Number.isInteger(x) && x >= INT32_MIN && x <= INT32_MAX && !Object.is(x, -0);
-}
-
-/** Checks an operand is a tensor or a number (before anything is made). */
-function checkOperand(x: unknown, what: string): void {
-  if (!(x instanceof Tensor) && typeof x !== "number") {
-    throw new TypeError(`${what}: expected a Tensor or a number, got ${describe(x)}`);
-  }
-}
-
-/**
- * Turns a number into a scalar tensor beside `like`: int32 when `like` is
- * int32 and the number is an int32 value, else float32.
- */
-function lift(x: TensorLike, like: Tensor, what: string): Tensor {
-  checkOperand(x, what);
-  if (x instanceof Tensor) return x;
-  const dtype = like.dtype === "int32" && isInt32(x) ? "int32" : "float32";
-  return full([], x, dtype, like._backend);
-}
 
 /** Casts to `dtype` (no graph through int32). */
 export function cast(t: Tensor, dtype: DType): Tensor {
@@ -144,15 +29,7 @@ export function cast(t: Tensor, dtype: DType): Tensor {
 
 /** A new view of the same elements, gradient passing straight through. */
 export function alias(t: Tensor): Tensor {
-  return record(view(t, t.shape, t.strides), "alias", [t]);
-}
-
-function broadcastView(t: Tensor, shape: readonly number[]) {
-  return {
-    ...t._view(),
-    shape,
-    strides: broadcastStrides(t.shape, t.strides, shape),
-  };
+  return record(view(t, t.shape, t.strides), "alias", [t], {});
 }
 
 function promote(a: Tensor, b: Tensor, float: boolean): [Tensor, Tensor, boolean] {
@@ -166,8 +43,11 @@ function binaryRaw(op: BinaryOp, a: Tensor, b: Tensor, shape: readonly number[])
   return out;
 }
 
+/** The differentiable binary ops. */
+export type ArithOp = "add" | "sub" | "mul" | "div" | "pow";
+
 /** An arithmetic op with broadcasting and dtype promotion. */
-export function binary(op: BinaryOp, x: Tensor, y: TensorLike): Tensor {
+export function binary(op: ArithOp, x: Tensor, y: TensorLike): Tensor {
   checkOperand(y, `${op}()`);
   if (y instanceof Tensor) sameBackend(x, y, op);
   const shape = broadcastShapes(x.shape, y instanceof Tensor ? y.shape : [], `${op}()`);
@@ -181,8 +61,8 @@ export function binary(op: BinaryOp, x: Tensor, y: TensorLike): Tensor {
   if (b0 !== y) b0.dispose();
   if (out.dtype !== "float32") return out;
   // A number operand is saved as a number, not kept as a tensor input.
-  const saved: Record<string, unknown> = op === "pow" ? { out } : {};
-  if (b0 !== y) saved.scalar = y;
+  const saved: BinarySaved = op === "pow" ? { out } : {};
+  if (b0 !== y) saved.scalar = y as number;
   return record(out, op, b0 === y ? [x, b0] : [x], saved);
 }
 
@@ -208,15 +88,29 @@ export function compare(op: "eq" | "lt" | "gt", x: Tensor, y: TensorLike): Tenso
 }
 
 const INT_OK: ReadonlySet<UnaryOp> = new Set(["neg", "abs", "relu", "sign"]);
+/** Unary ops whose derivative is a function of the output (it is saved). */
+const SAVES_OUT: ReadonlySet<UnaryOp> = new Set(["exp", "sqrt", "tanh", "sigmoid"]);
+/** The unary ops that record a graph node (the others serve gradient rules). */
+type DiffUnary = "neg" | "exp" | "log" | "sqrt" | "abs" | "relu" | "tanh" | "sigmoid" | "gelu";
+const DIFF: ReadonlySet<UnaryOp> = new Set<DiffUnary>([
+  "neg",
+  "exp",
+  "log",
+  "sqrt",
+  "abs",
+  "relu",
+  "tanh",
+  "sigmoid",
+  "gelu",
+]);
 
 /** An elementwise function of one tensor. */
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   if (!INT_OK.has(op)) requireFloat(x, `${op}()`);
   const out = empty(x.shape, x.dtype, x._backend);
   x._backend.unary(op, x._view(), out._storage.buffer);
-  if (x.dtype !== "float32") return out;
-  const saved = op === "exp" || op === "sqrt" || op === "tanh" || op === "sigmoid" ? { out } : {};
-  return record(out, op, [x], saved);
+  if (x.dtype !== "float32" || !DIFF.has(op)) return out;
+  return record(out, op as DiffUnary, [x], SAVES_OUT.has(op) ? { out } : {});
 }
 
 /** `cond != 0 ? a : b`, broadcasting all three. */
@@ -261,7 +155,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 export function clone(t: Tensor): Tensor {
   const out = empty(t.shape, t.dtype, t._backend);
   t._backend.copy(t._view(), out._view());
-  return t.dtype === "float32" ? record(out, "alias", [t]) : out;
+  return t.dtype === "float32" ? record(out, "alias", [t], {}) : out;
 }
 
 /** In-place value copy (outside autograd). */
@@ -288,25 +182,6 @@ export function assign(t: Tensor, src: TensorLike): void {
   if (s !== s0) s.dispose();
   if (s0 !== src) s0.dispose();
 }
-
-export { argmax, max, mean, softmax, sum } from "./_reduce_ops.ts";
-export {
-  expand,
-  indexSelect,
-  narrow,
-  permute,
-  reshape,
-  squeeze,
-  transpose,
-  unsqueeze,
-} from "./_view_ops.ts";
-export { cat, matmul, stack } from "./_matmul_ops.ts";
-export {
-  empty as _empty,
-  requireFloat as _requireFloat,
-  sameBackend as _sameBackend,
-  view as _view,
-};
 
 /**
  * Package-internal (used by `lora.merge`): writes `src[i]` into `dst[i]` for
@@ -345,3 +220,72 @@ export function assignAllFinite(
   }
   for (const [s, d] of pairs) assign(d, s);
 }
+
+/** The second operand of a binary op's rule: a tensor input or a saved number. */
+function rhs(c: { inputs: readonly Tensor[]; saved: BinarySaved }): Tensor | number {
+  return c.saved.scalar !== undefined ? c.saved.scalar : c.inputs[1];
+}
+
+/** Gradient rules of this file's ops. */
+export const elementwiseRules: GradRules<
+  | "alias"
+  | ArithOp
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "abs"
+  | "relu"
+  | "tanh"
+  | "sigmoid"
+  | "gelu"
+  | "where"
+> = {
+  alias: (g) => [g],
+  add: (g) => [g, g],
+  sub: (g, c) => [g, c.needs[1] ? g.neg() : null],
+  mul: (g, c) => [c.needs[0] ? g.mul(rhs(c)) : null, c.needs[1] ? g.mul(c.inputs[0]) : null],
+  div: (g, c) => {
+    const b = rhs(c);
+    return [
+      c.needs[0] ? g.div(b) : null,
+      c.needs[1] ? g.mul(c.out).div(b).neg() : null,
+    ];
+  },
+  pow: (g, c) => {
+    // An int32 base (promoted for the op) is read as float32 here too.
+    const a = c.inputs[0].dtype === "int32" ? c.inputs[0].float() : c.inputs[0], b = rhs(c);
+    const ga = c.needs[0] ? g.mul(b).mul(a.pow(typeof b === "number" ? b - 1 : b.sub(1))) : null;
+    let gb: Tensor | null = null;
+    if (c.needs[1]) {
+      // d/db a^b = a^b·ln a, defined as 0 where a = 0 and b ≥ 0 (PyTorch).
+      const raw = g.mul(c.saved.out!).mul(a.log());
+      gb = where(a.eq(0).mul((b as Tensor).lt(0).neg().add(1)), 0, raw);
+    }
+    return [ga, gb];
+  },
+  neg: (g) => [g.neg()],
+  exp: (g, c) => [g.mul(c.saved.out!)],
+  log: (g, c) => [g.div(c.inputs[0])],
+  sqrt: (g, c) => [g.div(c.saved.out!.mul(2))],
+  abs: (g, c) => [g.mul(c.inputs[0]._unary("sign"))],
+  relu: (g, c) => [g.mul(c.inputs[0].gt(0))],
+  tanh: (g, c) => {
+    const y = c.saved.out!;
+    return [g.mul(y.mul(y).neg().add(1))];
+  },
+  sigmoid: (g, c) => {
+    const y = c.saved.out!;
+    return [g.mul(y.mul(y.neg().add(1)))];
+  },
+  gelu: (g, c) => [g.mul(c.inputs[0]._unary("geluGrad"))],
+  where: (g, c) => {
+    const { aIsTensor, bIsTensor } = c.saved;
+    const cond = c.inputs[0];
+    const out: (Tensor | null)[] = [null];
+    let i = 1;
+    if (aIsTensor) out.push(c.needs[i++] ? g.mul(cond.eq(0).neg().add(1)) : null);
+    if (bIsTensor) out.push(c.needs[i++] ? g.mul(cond.eq(0)) : null);
+    return out;
+  },
+};

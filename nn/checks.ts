@@ -1,5 +1,7 @@
 /**
- * Argument checks shared by the layers; messages quote the values.
+ * Package-internal: argument checks shared by the layers (and by `lora/`'s
+ * LoraLinear, which checks its input as a Linear does); messages quote the
+ * values. Not exported from `nn/mod.ts`.
  *
  * @module
  */

@@ -1,10 +1,11 @@
 /**
- * matmul with torch.matmul's rules, and cat/stack.
+ * matmul with torch.matmul's rules, and cat/stack, each beside its
+ * gradient rule.
  *
  * @module
  */
-import { noGrad, record } from "./autograd.ts";
-import { _empty as empty, _requireFloat, _sameBackend } from "./ops.ts";
+import { type GradRules, noGrad, record, sumToShape } from "./graph.ts";
+import { empty, requireFloat, sameBackend } from "./_op_helpers.ts";
 import { broadcastShapes, broadcastStrides, describe, fmtShape, normDim } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -34,9 +35,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (!(b instanceof Tensor)) {
     throw new TypeError(`matmul(): the operand must be a Tensor, got ${describe(b)}`);
   }
-  _requireFloat(a, "matmul()");
-  _requireFloat(b, "matmul()");
-  _sameBackend(a, b, "matmul");
+  requireFloat(a, "matmul()");
+  requireFloat(b, "matmul()");
+  sameBackend(a, b, "matmul");
   if (a.ndim === 0 || b.ndim === 0) {
     throw new RangeError(
       `matmul(): both operands need at least 1 dim, got ${fmtShape(a.shape)} and ${
@@ -52,7 +53,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       } (${K} vs ${K2})`,
     );
   }
-  if (a.ndim >= 2 && b.ndim >= 2) return record(matmul2(a, b), "matmul", [a, b]);
+  if (a.ndim >= 2 && b.ndim >= 2) return record(matmul2(a, b), "matmul", [a, b], {});
   // 1-D operands: lift to a row / column, then drop that dim again. The node
   // records the original operands; the rule undoes the lift.
   const out = noGrad(() => {
@@ -63,7 +64,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     for (const t of [a2, b2, r]) if (t !== a && t !== b) t.dispose();
     return o;
   });
-  return record(out, "matmul", [a, b]);
+  return record(out, "matmul", [a, b], {});
 }
 
 /** torch.matmul's output shape for operands of these shapes. */
@@ -109,7 +110,7 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
   }
   const d = normDim(dim, first.ndim, "cat(): dim");
   for (const t of tensors) {
-    _sameBackend(first, t, "cat");
+    sameBackend(first, t, "cat");
     if (t.dtype !== first.dtype) {
       throw new TypeError(`cat(): dtypes differ: ${first.dtype} and ${t.dtype}`);
     }
@@ -140,7 +141,7 @@ export function stack(tensors: readonly Tensor[], dim: number): Tensor {
   checkList(tensors, "stack()");
   const d = normDim(dim, tensors[0].ndim + 1, "stack(): dim");
   for (const t of tensors) {
-    _sameBackend(tensors[0], t, "stack");
+    sameBackend(tensors[0], t, "stack");
     if (t.dtype !== tensors[0].dtype) {
       throw new TypeError(`stack(): dtypes differ: ${tensors[0].dtype} and ${t.dtype}`);
     }
@@ -157,3 +158,38 @@ export function stack(tensors: readonly Tensor[], dim: number): Tensor {
     for (const p of parts) p.dispose();
   }
 }
+
+function t2(x: Tensor): Tensor {
+  return x.transpose(-1, -2);
+}
+
+/** Gradient rules of this file's ops. */
+export const matmulRules: GradRules<"matmul" | "cat"> = {
+  matmul: (g, c) => {
+    const [a, b] = c.inputs;
+    // Undo torch.matmul's lift of 1-D operands to a row / column.
+    const a2 = a.ndim === 1 ? a.unsqueeze(0) : a, b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+    const g2 = a.ndim === 1 && b.ndim === 1
+      ? g.reshape([1, 1])
+      : a.ndim === 1
+      ? g.unsqueeze(-2)
+      : b.ndim === 1
+      ? g.unsqueeze(-1)
+      : g;
+    const back = (x: Tensor, like: Tensor, orig: Tensor) =>
+      sumToShape(x, like.shape).reshape(orig.shape);
+    return [
+      c.needs[0] ? back(g2.matmul(t2(b2)), a2, a) : null,
+      c.needs[1] ? back(t2(a2).matmul(g2), b2, b) : null,
+    ];
+  },
+  cat: (g, c) => {
+    const { dim, sizes } = c.saved;
+    let at = 0;
+    return sizes.map((n, i) => {
+      const part = c.needs[i] ? g.narrow(dim, at, n) : null;
+      at += n;
+      return part;
+    });
+  },
+};

@@ -1,94 +1,30 @@
 /**
- * Reverse-mode autograd: graph recording, `noGrad`, and the engine that
- * walks the graph, applies one rule per op (see `grad_rules.ts`), sums
- * broadcast gradients back to each input's shape in one place, and frees
- * what it made.
+ * The reverse-mode engine: walks the graph from a root in reverse
+ * topological order, applies each node's rule (one table joining every op
+ * family's rules, which `deno check` holds complete against `OpSaved`),
+ * sums broadcast gradients back to each input's shape in one place
+ * (`sumToShape`), accumulates into leaves and frees what it made.
  *
  * @module
  */
-import type { Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
 import { keep, scope } from "./memory.ts";
 import { describe, fmtShape, sameShape } from "./shape.ts";
-import { GRAD_RULES } from "./grad_rules.ts";
+import { type GradRule, type GradRules, noGrad, type OpName, sumToShape } from "./graph.ts";
+import { elementwiseRules } from "./ops_elementwise.ts";
+import { viewRules } from "./ops_view.ts";
+import { reduceRules } from "./ops_reduce.ts";
+import { matmulRules } from "./ops_matmul.ts";
+import { fusedRules } from "./fused.ts";
 
-/** One recorded op: what made a tensor, from what. */
-export interface GradNode {
-  /** Key into the grad-rule table. */
-  readonly op: string;
-  /** The op's tensor inputs. */
-  readonly inputs: readonly Tensor[];
-  /** Whatever else the rule needs (axes, shapes, saved outputs…). */
-  readonly saved: Record<string, unknown>;
-}
-
-let disabled = 0;
-
-/** True unless inside `noGrad`. */
-export function isGradEnabled(): boolean {
-  return disabled === 0;
-}
-
-/**
- * Runs `fn` without recording a graph and returns its result.
- *
- * @param fn Synchronous work.
- * @returns What `fn` returned.
- * @example
- * ```ts
- * import { noGrad, tensor } from "../mod.ts";
- * const w = tensor([1, 2], { requiresGrad: true });
- * const y = noGrad(() => w.mul(2)); // y.requiresGrad === false
- * ```
- */
-export function noGrad<T>(fn: () => T): T {
-  if (typeof fn !== "function") {
-    throw new TypeError(`noGrad(fn): fn must be a function, got ${describe(fn)}`);
-  }
-  disabled++;
-  try {
-    return fn();
-  } finally {
-    disabled--;
-  }
-}
-
-/** Attaches a node to `out` when grad mode is on and an input needs it. */
-export function record(
-  out: Tensor,
-  op: string,
-  inputs: readonly Tensor[],
-  saved: Record<string, unknown> = {},
-): Tensor {
-  if (disabled > 0 || !inputs.some((t) => t.requiresGrad)) return out;
-  out._setNode({ op, inputs, saved });
-  return out;
-}
-
-/**
- * Sums a gradient over the dims it was broadcast along, back to `shape`.
- *
- * @throws {RangeError} when `g` cannot have come from broadcasting `shape`.
- */
-export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  const axes: number[] = [];
-  for (let i = 0; i < g.ndim; i++) {
-    const want = i < lead ? 1 : shape[i - lead];
-    if (i < lead || (want === 1 && g.shape[i] !== 1)) axes.push(i);
-    else if (want !== g.shape[i]) {
-      throw new RangeError(
-        `gradient of shape ${fmtShape(g.shape)} does not reduce to ${fmtShape(shape)}`,
-      );
-    }
-  }
-  if (lead < 0) {
-    throw new RangeError(
-      `gradient of shape ${fmtShape(g.shape)} does not reduce to ${fmtShape(shape)}`,
-    );
-  }
-  return g.sum(axes, { keepdim: true }).reshape(shape);
-}
+/** Every op's rule: a missing or mistyped one is a `deno check` error. */
+const GRAD_RULES: GradRules<OpName> = {
+  ...elementwiseRules,
+  ...viewRules,
+  ...reduceRules,
+  ...matmulRules,
+  ...fusedRules,
+};
 
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -140,7 +76,7 @@ export function backward(
     }
     seed = root._onesLike();
   } else {
-    if (!(gradOutput instanceof Object) || !("_view" in gradOutput)) {
+    if (!(gradOutput instanceof Tensor)) {
       throw new TypeError(`backward(): gradOutput must be a Tensor, got ${describe(gradOutput)}`);
     }
     if (gradOutput.dtype !== "float32") {
@@ -174,8 +110,7 @@ function run(root: Tensor, seed: Tensor, ownSeed: boolean, retain: boolean): voi
     const node = t._node;
     if (!node) accumulateLeaf(t, g);
     else {
-      const rule = GRAD_RULES[node.op];
-      if (!rule) throw new Error(`no gradient rule for op "${node.op}"`);
+      const rule = GRAD_RULES[node.op] as GradRule<OpName>;
       const needs = node.inputs.map((x) => x.requiresGrad);
       // Each part becomes its own view (rules may return g itself, or one
       // tensor for two inputs), so the engine can free each independently.

@@ -1,11 +1,13 @@
 /**
  * Ops that only change metadata (a view of the same storage), plus the
- * row gather that Embedding uses.
+ * row gather that Embedding uses, each beside its gradient rule.
  *
  * @module
  */
-import { noGrad, record } from "./autograd.ts";
-import { _empty as empty, _view as view, clone } from "./ops.ts";
+import { type GradRules, noGrad, record } from "./graph.ts";
+import { empty, view } from "./_op_helpers.ts";
+import { clone } from "./ops_elementwise.ts";
+import { zeros } from "./factories.ts";
 import { checkShape, contiguousStrides, describe, fmtShape, normDim, numel } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -180,3 +182,29 @@ export function indexSelect(t: Tensor, dim: number, index: Tensor): Tensor {
   if (t.dtype !== "float32") return result;
   return record(result, "indexSelect", [t], { dim: d, index, shape: t.shape });
 }
+
+/** Gradient rules of this file's ops. */
+export const viewRules: GradRules<"reshape" | "permute" | "expand" | "narrow" | "indexSelect"> = {
+  reshape: (g, c) => [g.reshape(c.saved.shape)],
+  permute: (g, c) => {
+    const dims = c.saved.dims;
+    const inv = new Array<number>(dims.length);
+    dims.forEach((d, i) => (inv[d] = i));
+    return [g.permute(inv)];
+  },
+  expand: (g) => [g],
+  narrow: (g, c) => {
+    const { dim, start, shape } = c.saved;
+    const z = zeros(shape, { backend: g.backend });
+    z.narrow(dim, start, g.shape[dim]).assign(g);
+    return [z];
+  },
+  indexSelect: (g, c) => {
+    const { dim, index, shape } = c.saved;
+    const src = dim === 0 ? g : g.transpose(0, dim);
+    const rows = dim === 0 ? shape : src.shape.map((s, i) => (i === 0 ? shape[dim] : s));
+    const acc = zeros(rows, { backend: g.backend });
+    acc._scatterAdd(index, src);
+    return [dim === 0 ? acc : acc.transpose(0, dim)];
+  },
+};
