@@ -33,3 +33,4 @@ export type {
 export * as nn from "./nn/mod.ts";
 export * as optim from "./optim/mod.ts";
 export * as lora from "./lora/mod.ts";
+export * as models from "./models/mod.ts";

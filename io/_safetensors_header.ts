@@ -141,27 +141,35 @@ function _checkTiling(entries: _Checked[], dataLen: number): void {
  * Validates a safetensors file's length prefix and header against its size,
  * allocating nothing beyond the header text.
  *
- * @param bytes The whole file's contents.
+ * @param bytes The file's contents, or at least its first 8 + N bytes
+ *   (the length prefix and the header) when `fileSize` is given.
+ * @param fileSize The whole file's size (default: `bytes.length`).
  * @returns The header length, the metadata and the checked tensor entries.
  */
 export function _parseHeader(
   bytes: Uint8Array,
+  fileSize: number = bytes.length,
 ): { n: number; metadata: Record<string, string>; entries: _Checked[] } {
-  if (bytes.length < 8) {
+  if (fileSize < 8 || bytes.length < 8) {
     throw new RangeError(
-      `safetensors: file is ${bytes.length} bytes, shorter than the 8-byte ` +
+      `safetensors: file is ${fileSize} bytes, shorter than the 8-byte ` +
         `header length`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
   const big = view.getBigUint64(0, true);
-  if (big > BigInt(bytes.length - 8)) {
+  if (big > BigInt(fileSize - 8)) {
     throw new RangeError(
-      `safetensors: header length ${big} exceeds the ${bytes.length - 8} ` +
+      `safetensors: header length ${big} exceeds the ${fileSize - 8} ` +
         `bytes after the length prefix`,
     );
   }
   const n = Number(big);
+  if (bytes.length < 8 + n) {
+    throw new RangeError(
+      `safetensors: only ${bytes.length} of the ${8 + n} header bytes were read`,
+    );
+  }
   let header: unknown;
   try {
     const text = new TextDecoder("utf-8", { fatal: true })
@@ -180,7 +188,7 @@ export function _parseHeader(
       }; expected a JSON object`,
     );
   }
-  const dataLen = bytes.length - 8 - n;
+  const dataLen = fileSize - 8 - n;
   let metadata: Record<string, string> = {};
   const entries: _Checked[] = [];
   for (const [name, raw] of Object.entries(header)) {

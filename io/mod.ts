@@ -19,3 +19,13 @@ export {
   type SafetensorsEntry,
   type SafetensorsInput,
 } from "./safetensors.ts";
+export { openSafetensors, type SafetensorsReader, type TensorInfo } from "./safetensors_reader.ts";
+export {
+  type ByteSource,
+  type DirSource,
+  fileIn,
+  type FileSource,
+  type FileSystemDirectoryHandleLike,
+  openBytes,
+  readText,
+} from "./sources.ts";

@@ -61,6 +61,14 @@ function _halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/**
+ * Package-internal: one tensor's float32 elements from its stored bytes
+ * (F32 as a view when aligned, F16 and BF16 widened).
+ */
+export function _toFloat32(bytes: Uint8Array, e: _Checked): Float32Array {
+  return _read(bytes, -e.begin, e);
+}
+
 function _read(bytes: Uint8Array, start: number, e: _Checked): Float32Array {
   const at = bytes.byteOffset + start + e.begin;
   const n = (e.end - e.begin) / _ITEMSIZE[e.dtype];

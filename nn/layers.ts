@@ -5,7 +5,7 @@
  * @module
  */
 
-import { rand, type Tensor } from "../tensor/mod.ts";
+import { rand, scope, type Tensor } from "../tensor/mod.ts";
 import { Module } from "./module.ts";
 import { _checkProb } from "./checks.ts";
 
@@ -93,19 +93,88 @@ export class ReLU extends Module {
 }
 
 /**
- * The exact (erf) GELU, PyTorch's default.
+ * The Gaussian error linear unit: the exact `x·Φ(x)` (PyTorch's default),
+ * or with `{ approximate: "tanh" }` the tanh form
+ * `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (GPT-2's `gelu_new`).
  *
  * @example
  * ```ts
  * import { nn, tensor } from "../mod.ts";
- * console.log(new nn.GELU().forward(tensor([0])).dataSync()); // [0]
+ * new nn.GELU().forward(tensor([0, 1]));
+ * new nn.GELU({ approximate: "tanh" }).forward(tensor([0, 1]));
  * ```
  */
 export class GELU extends Module {
-  /** @param x Input. @returns `x·Φ(x)`. */
-  override forward(x: Tensor): Tensor {
-    return x.gelu();
+  /** "none" (exact, erf) or "tanh". */
+  readonly approximate: "none" | "tanh";
+
+  /**
+   * @param opts `{ approximate?: "none" | "tanh" }`.
+   * @throws {TypeError} For another `approximate`.
+   */
+  constructor(opts: { approximate?: "none" | "tanh" } = {}) {
+    super();
+    const a = opts.approximate ?? "none";
+    if (a !== "none" && a !== "tanh") {
+      throw new TypeError(`GELU: approximate must be "none" or "tanh", got ${JSON.stringify(a)}`);
+    }
+    this.approximate = a;
   }
+
+  /** @param x Input. @returns GELU(x). */
+  override forward(x: Tensor): Tensor {
+    return this.approximate === "tanh" ? geluTanh(x) : x.gelu();
+  }
+}
+
+/**
+ * The tanh approximation of GELU, `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`
+ * (transformers' `gelu_new`), composed from primitives.
+ *
+ * @param x Input, float32.
+ * @returns Same shape.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../mod.ts";
+ * nn.geluTanh(tensor([-1, 0, 1]));
+ * ```
+ */
+export function geluTanh(x: Tensor): Tensor {
+  return scope(() => {
+    const inner = x.mul(x).mul(x).mul(0.044715).add(x).mul(Math.sqrt(2 / Math.PI));
+    return inner.tanh().add(1).mul(x).mul(0.5);
+  });
+}
+
+/**
+ * The sigmoid linear unit (swish), `x·σ(x)`, as Llama's MLP uses it.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../mod.ts";
+ * new nn.SiLU().forward(tensor([-1, 0, 1]));
+ * ```
+ */
+export class SiLU extends Module {
+  /** @param x Input. @returns `x·σ(x)`. */
+  override forward(x: Tensor): Tensor {
+    return silu(x);
+  }
+}
+
+/**
+ * `x·σ(x)` elementwise (PyTorch's `F.silu`).
+ *
+ * @param x Input, float32.
+ * @returns Same shape.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../mod.ts";
+ * nn.silu(tensor([0, 2]));
+ * ```
+ */
+export function silu(x: Tensor): Tensor {
+  return scope(() => x.mul(x.sigmoid()));
 }
 
 /**

@@ -13,8 +13,27 @@
  */
 
 export { Module } from "./module.ts";
-export { Linear, type LinearOptions } from "./linear.ts";
-export { Dropout, GELU, Identity, ReLU, Sequential, Sigmoid, Tanh } from "./layers.ts";
+export { Conv1D, Linear, type LinearOptions } from "./linear.ts";
+export {
+  Dropout,
+  GELU,
+  geluTanh,
+  Identity,
+  ReLU,
+  Sequential,
+  Sigmoid,
+  SiLU,
+  silu,
+  Tanh,
+} from "./layers.ts";
+export { RMSNorm, type RMSNormOptions } from "./rms_norm.ts";
+export {
+  applyRotaryEmbedding,
+  ropeInverseFrequencies,
+  type RopeScaling,
+  RotaryEmbedding,
+} from "./rotary.ts";
+export { type AttentionOptions, causalMask, scaledDotProductAttention } from "./attention.ts";
 export { Embedding, type EmbeddingOptions } from "./embedding.ts";
 export { LayerNorm, type LayerNormOptions } from "./layer_norm.ts";
 export { crossEntropy, type LossOptions, mseLoss, type Reduction } from "./losses.ts";

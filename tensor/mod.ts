@@ -21,6 +21,8 @@ export { cat, stack, where } from "./ops_public.ts";
 /** Package-internal (used by `lora.merge`): all-or-nothing finite assignment. */
 export { assignAllFinite as _assignAllFinite } from "./ops_elementwise.ts";
 export { manualSeed } from "./random.ts";
+/** Package-internal: the next uniform [0, 1) float of the seeded generator. */
+export { uniform as _uniform } from "./random.ts";
 export { noGrad } from "./graph.ts";
 export { keep, memory, scope } from "./memory.ts";
 export { adamUpdate, crossEntropyRows, linear, loraLinear } from "./fused.ts";

@@ -1,0 +1,59 @@
+/**
+ * `causalLmLoss`: next-token cross-entropy, as transformers'
+ * `ForCausalLMLoss` computes it (logits at t predict the token at t + 1;
+ * the mean over the tokens whose label is real).
+ *
+ * @module
+ */
+import { scope, type Tensor } from "../tensor/mod.ts";
+import * as nn from "../nn/mod.ts";
+
+/**
+ * The causal-LM loss of logits [B, T, V] for ids [B, T]: the mean over
+ * positions t < T − 1 of −log softmax(logits[:, t])[ids[:, t + 1]],
+ * counting only labels whose `attentionMask` is 1 (padding is ignored, as
+ * the -100 labels of transformers' collators).
+ *
+ * @param logits [B, T, vocab], float32.
+ * @param ids int32 [B, T].
+ * @param opts `{ attentionMask? }` [B, T] (1 real, 0 padding).
+ * @returns A scalar.
+ * @throws {TypeError} For wrong dtypes.
+ * @throws {RangeError} For shapes that do not fit, or T < 2.
+ * @example
+ * ```ts
+ * import { models, tensor, zeros } from "../mod.ts";
+ * const loss = models.causalLmLoss(zeros([1, 3, 4]), tensor([[0, 1, 2]], { dtype: "int32" }));
+ * console.log(await loss.item()); // log(4) ≈ 1.386
+ * ```
+ */
+export function causalLmLoss(
+  logits: Tensor,
+  ids: Tensor,
+  opts: { attentionMask?: Tensor } = {},
+): Tensor {
+  if (logits.dtype !== "float32" || ids.dtype !== "int32") {
+    throw new TypeError(
+      `causalLmLoss: logits must be float32 and ids int32, got ${logits.dtype} and ${ids.dtype}`,
+    );
+  }
+  const [B, T, V] = logits.shape;
+  if (logits.ndim !== 3 || ids.ndim !== 2 || ids.shape[0] !== B || ids.shape[1] !== T || T < 2) {
+    throw new RangeError(
+      `causalLmLoss: logits [${logits.shape}] and ids [${ids.shape}] must be [B, T, V] and [B, T], T ≥ 2`,
+    );
+  }
+  const m = opts.attentionMask;
+  if (m && (m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== T)) {
+    throw new RangeError(`causalLmLoss: attentionMask [${m.shape}] must be [${B}, ${T}]`);
+  }
+  return scope(() => {
+    const n = B * (T - 1);
+    const x = logits.narrow(1, 0, T - 1).reshape([n, V]);
+    const y = ids.narrow(1, 1, T - 1).reshape([n]);
+    if (!m) return nn.crossEntropy(x, y);
+    const losses = nn.crossEntropy(x, y, { reduction: "none" });
+    const w = m.narrow(1, 1, T - 1).reshape([n]).float();
+    return losses.mul(w).sum().div(w.sum());
+  });
+}
