@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type Tensor } from "../tensor/mod.ts";
+import type { Tensor } from "../tensor/mod.ts";
 import * as nn from "../nn/mod.ts";
 import { configFor, type LlamaConfig } from "./config.ts";
 import type { KVCache } from "./kv_cache.ts";
