@@ -6,8 +6,9 @@
  * @module
  */
 
-import { loraLinear, noGrad, type Tensor, zeros } from "../tensor/mod.ts";
+import { loraLinear, noGrad, scope, type Tensor, zeros } from "../tensor/mod.ts";
 import {
+  Conv1D,
   Dropout,
   Identity,
   Linear,
@@ -94,8 +95,8 @@ export function _checkLoraOptions(who: string, o: LoraLinearOptions): void {
  * ```
  */
 export class LoraLinear extends Module {
-  /** The adapted layer. */
-  base: Linear;
+  /** The adapted layer: an `nn.Linear`, or transformers' `nn.Conv1D` (GPT-2). */
+  base: Linear | Conv1D;
   /** Down-projection A, [rank, inFeatures]. */
   loraA: Tensor;
   /** Up-projection B, [outFeatures, rank]; starts at zero. */
@@ -116,14 +117,14 @@ export class LoraLinear extends Module {
   /**
    * @param base The layer to adapt (kept as `base`, not copied).
    * @param opts `{ rank, alpha, dropout?, init?, rsLora? }`.
-   * @throws {TypeError} When `base` is not an `nn.Linear` or an option has the wrong type.
+   * @throws {TypeError} When `base` is not an `nn.Linear` or `nn.Conv1D`, or an option has the wrong type.
    * @throws {RangeError} When rank is not a positive integer, alpha not
    *   finite or dropout outside [0, 1).
    */
-  constructor(base: Linear, opts: LoraLinearOptions) {
+  constructor(base: Linear | Conv1D, opts: LoraLinearOptions) {
     super();
-    if (!(base instanceof Linear)) {
-      throw new TypeError(`LoraLinear: base must be an nn.Linear, got ${base}`);
+    if (!(base instanceof Linear) && !(base instanceof Conv1D)) {
+      throw new TypeError(`LoraLinear: base must be an nn.Linear or nn.Conv1D, got ${base}`);
     }
     _checkLoraOptions("LoraLinear", opts);
     const { rank, alpha } = opts;
@@ -166,6 +167,19 @@ export class LoraLinear extends Module {
     return this.#enabled;
   }
 
+  /**
+   * True when the base stores its weight [in, out] (`nn.Conv1D`): PEFT's
+   * `fan_in_fan_out`. A and B keep their usual shapes; merging adds (B·A)ᵀ.
+   */
+  get fanInFanOut(): boolean {
+    return this.base instanceof Conv1D;
+  }
+
+  /** The base weight as a Linear holds it, [out, in] (a view for Conv1D). */
+  #weightOutIn(): Tensor {
+    return this.base instanceof Conv1D ? this.base.linearWeight : this.base.weight;
+  }
+
   /** The dropout probability on the adapter's input. */
   get dropoutP(): number {
     return this.dropout instanceof Dropout ? this.dropout.p : 0;
@@ -185,7 +199,7 @@ export class LoraLinear extends Module {
       // No dropout on the adapter's input: one fused op, whose backward forms
       // only dx, dA and dB (nothing for the frozen W, never B·A).
       const b = this.base.bias;
-      return loraLinear(x, this.base.weight, b ?? null, this.loraA, this.loraB, this.scaling);
+      return loraLinear(x, this.#weightOutIn(), b ?? null, this.loraA, this.loraB, this.scaling);
     }
     const y = this.base.forward(x);
     const h = this.dropout.forward(x);
@@ -199,17 +213,17 @@ export class LoraLinear extends Module {
    * `W ± scaling·B·A` as a new tensor (no autograd); `base.weight` is untouched.
    *
    * @param sign +1 to merge, −1 to unmerge.
-   * @returns The would-be weight [out, in].
+   * @returns The would-be weight, shaped as `base.weight` ([out, in], or
+   *   [in, out] for a Conv1D base: W ± scaling·(B·A)ᵀ, as PEFT's
+   *   `fan_in_fan_out`).
    */
   _shiftedWeight(sign: 1 | -1): Tensor {
-    return noGrad(() => {
-      const delta = this.loraB.matmul(this.loraA);
-      const scaled = delta.mul(sign * this.scaling);
-      delta.dispose();
-      const w = this.base.weight.add(scaled);
-      scaled.dispose();
-      return w;
-    });
+    return noGrad(() =>
+      scope(() => {
+        const delta = this.loraB.matmul(this.loraA).mul(sign * this.scaling);
+        return this.base.weight.add(this.fanInFanOut ? delta.transpose(0, 1) : delta);
+      })
+    );
   }
 
   /** Records the merge state; used by `lora.merge` / `lora.unmerge`. */

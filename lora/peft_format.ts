@@ -7,7 +7,7 @@
  */
 
 import { noGrad, tensor } from "../tensor/mod.ts";
-import type { Module } from "../nn/mod.ts";
+import { Conv1D, type Module } from "../nn/mod.ts";
 import type { SafetensorsEntry, SafetensorsInput } from "../io/safetensors.ts";
 import { _loraLayers } from "./merge.ts";
 import { _linearLayers, _matchesEntry } from "./targets.ts";
@@ -112,12 +112,16 @@ export async function _adapterContents(
   }
   const names = layers.map(([n]) => n);
   const init = _wrapInfo.get(model)?.init ?? first.init;
+  // A pretrained causal LM (models/) says what it is and where it came from,
+  // as PEFT's config does for a model loaded with from_pretrained.
+  const meta = model as { config?: { model_type?: unknown }; nameOrPath?: unknown };
+  const causal = typeof meta.config?.model_type === "string";
   const config: AdapterConfig = {
     alpha_pattern: alphaPattern,
     auto_mapping: null,
-    base_model_name_or_path: null,
+    base_model_name_or_path: typeof meta.nameOrPath === "string" ? meta.nameOrPath : null,
     bias: "none",
-    fan_in_fan_out: false,
+    fan_in_fan_out: first.fanInFanOut,
     inference_mode: true,
     init_lora_weights: init === "gaussian" ? "gaussian" : true,
     layers_pattern: null,
@@ -130,7 +134,7 @@ export async function _adapterContents(
     rank_pattern: rankPattern,
     revision: null,
     target_modules: _targetModules(model, names),
-    task_type: null,
+    task_type: causal ? "CAUSAL_LM" : null,
     use_dora: false,
     use_rslora: first.rsLora,
   };
@@ -143,6 +147,7 @@ interface _Config {
   alpha: number;
   dropout: number;
   rsLora: boolean;
+  fanInFanOut: boolean;
   alphaPattern: Record<string, number>;
   rankPattern: Record<string, number>;
   targets: unknown;
@@ -166,7 +171,7 @@ function _readConfig(raw: unknown): _Config {
   if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) {
     bad(`lora_dropout must be in [0, 1), got ${JSON.stringify(dropout)}`);
   }
-  for (const [field, ok] of [["bias", "none"], ["fan_in_fan_out", false], ["use_dora", false]]) {
+  for (const [field, ok] of [["bias", "none"], ["use_dora", false]]) {
     if (c[field as string] !== undefined && c[field as string] !== ok) {
       bad(
         `${field} ${JSON.stringify(c[field as string])} is not supported (only ${
@@ -198,6 +203,7 @@ function _readConfig(raw: unknown): _Config {
     alpha: alpha as number,
     dropout: dropout as number,
     rsLora: c.use_rslora === true,
+    fanInFanOut: c.fan_in_fan_out === true,
     alphaPattern: ap as Record<string, number>,
     rankPattern: rp as Record<string, number>,
     targets: c.target_modules,
@@ -289,6 +295,19 @@ export function _applyAdapter(
       throw new Error(
         `lora.load: "${g.a![0]}" names no ${kind} of the model; its ${kind}s are ${
           names.map((n) => `"${n}"`).join(", ") || "(none)"
+        }`,
+      );
+    }
+  }
+  // fan_in_fan_out says how the base stores its weight: it must be how this
+  // model's layers store theirs (Conv1D [in, out], Linear [out, in]).
+  for (const name of groups.keys()) {
+    const l = layers.get(name);
+    const conv = l ? l.fanInFanOut : _linearLayers(model).get(name) instanceof Conv1D;
+    if (conv !== c.fanInFanOut) {
+      throw new TypeError(
+        `lora.load: adapter_config.json says fan_in_fan_out ${c.fanInFanOut} but "${name}" is ${
+          conv ? "a Conv1D ([in, out] weights)" : "a Linear ([out, in] weights)"
         }`,
       );
     }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Linear, type Module } from "../nn/mod.ts";
+import { Conv1D, Linear, type Module } from "../nn/mod.ts";
 import { LoraLinear } from "./lora_linear.ts";
 
 /**
@@ -20,20 +20,21 @@ import { LoraLinear } from "./lora_linear.ts";
 export type LoraTargets = readonly string[] | RegExp | "all-linear";
 
 /**
- * The adaptable Linear layers of a model, by dotted name: every `nn.Linear`
+ * The adaptable layers of a model, by dotted name: every `nn.Linear` and `nn.Conv1D`
  * except the root and the bases inside existing `LoraLinear` layers.
  *
  * @param model The model.
  * @returns Dotted name → layer, in module order.
  */
-export function _linearLayers(model: Module): Map<string, Linear> {
-  const out = new Map<string, Linear>();
-  const inside = new Set<Linear>();
+export function _linearLayers(model: Module): Map<string, Linear | Conv1D> {
+  const out = new Map<string, Linear | Conv1D>();
+  const inside = new Set<Module>();
   for (const m of model.namedModules().values()) {
     if (m instanceof LoraLinear) inside.add(m.base);
   }
   for (const [name, m] of model.namedModules()) {
-    if (name !== "" && m instanceof Linear && !inside.has(m)) out.set(name, m);
+    const adaptable = m instanceof Linear || m instanceof Conv1D;
+    if (name !== "" && adaptable && !inside.has(m)) out.set(name, m);
   }
   return out;
 }

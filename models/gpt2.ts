@@ -164,6 +164,11 @@ export class GPT2LMHeadModel extends nn.Module {
   lm_head: nn.Linear;
   /** The config it was built from. */
   readonly config: GPT2Config;
+  /**
+   * Where the checkpoint came from (`fromPretrained`'s directory), written
+   * into saved adapters as PEFT's `base_model_name_or_path`.
+   */
+  nameOrPath: string | null = null;
 
   /**
    * @param raw A `config.json` object (or one `models.parseConfig` checked).

@@ -191,6 +191,11 @@ export class LlamaForCausalLM extends nn.Module {
   lm_head: nn.Linear;
   /** The config it was built from. */
   readonly config: LlamaConfig;
+  /**
+   * Where the checkpoint came from (`fromPretrained`'s directory), written
+   * into saved adapters as PEFT's `base_model_name_or_path`.
+   */
+  nameOrPath: string | null = null;
 
   /**
    * @param raw A `config.json` object (or one `models.parseConfig` checked).

@@ -81,6 +81,7 @@ export async function fromPretrained(
       throw e;
     }
     model.eval();
+    model.nameOrPath = typeof dir === "string" || dir instanceof URL ? String(dir) : null;
     return model;
   } finally {
     for (const r of readers) r.close();
