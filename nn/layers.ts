@@ -7,7 +7,7 @@
 
 import { rand, scope, type Tensor } from "../tensor/mod.ts";
 import { Module } from "./module.ts";
-import { _checkProb } from "./checks.ts";
+import { _checkFloat, _checkProb } from "./checks.ts";
 
 /**
  * Runs its children one after another. Children are named `"0"`, `"1"`, …
@@ -140,6 +140,7 @@ export class GELU extends Module {
  * ```
  */
 export function geluTanh(x: Tensor): Tensor {
+  _checkFloat("geluTanh", x);
   return scope(() => {
     const inner = x.mul(x).mul(x).mul(0.044715).add(x).mul(Math.sqrt(2 / Math.PI));
     return inner.tanh().add(1).mul(x).mul(0.5);
@@ -174,6 +175,7 @@ export class SiLU extends Module {
  * ```
  */
 export function silu(x: Tensor): Tensor {
+  _checkFloat("silu", x);
   return scope(() => x.mul(x.sigmoid()));
 }
 

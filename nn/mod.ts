@@ -26,7 +26,7 @@ export {
   silu,
   Tanh,
 } from "./layers.ts";
-export { RMSNorm, type RMSNormOptions } from "./rms_norm.ts";
+export { RMSNorm, rmsNorm, type RMSNormOptions } from "./rms_norm.ts";
 export {
   applyRotaryEmbedding,
   ropeInverseFrequencies,

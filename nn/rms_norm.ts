@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ones, type Tensor } from "../tensor/mod.ts";
+import { ones, scope, type Tensor } from "../tensor/mod.ts";
 import { Module } from "./module.ts";
 import { parameter } from "./init.ts";
 import { _checkFloat, _checkSize, _fmt } from "./checks.ts";
@@ -79,17 +79,56 @@ export class RMSNorm extends Module {
    * @throws {RangeError} When `x` does not end in `normalizedShape`.
    */
   override forward(x: Tensor): Tensor {
-    _checkFloat("RMSNorm", x);
-    const k = this.normalizedShape.length;
-    const tail = x.shape.slice(x.ndim - k);
-    if (x.ndim < k || tail.some((s, i) => s !== this.normalizedShape[i])) {
+    return rmsNorm(x, this.normalizedShape, this.weight, this.eps);
+  }
+}
+
+/**
+ * `x / √(mean(x²) + eps) · weight` over the trailing `normalizedShape` dims
+ * (PyTorch's `F.rms_norm`).
+ *
+ * @param x Input [..., ...normalizedShape], float32.
+ * @param normalizedShape The trailing shape normalised over.
+ * @param weight Scale shaped `normalizedShape`, or null.
+ * @param eps Added to the mean square (float32's epsilon by default).
+ * @returns Same shape as `x`.
+ * @throws {TypeError} When a tensor is not float32.
+ * @throws {RangeError} When the shapes do not fit or eps < 0.
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../mod.ts";
+ * nn.rmsNorm(tensor([[3, 4]]), [2], null, 0); // [[0.8485, 1.1314]]
+ * ```
+ */
+export function rmsNorm(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight: Tensor | null = null,
+  eps = 2 ** -23,
+): Tensor {
+  _checkFloat("rmsNorm", x);
+  if (typeof eps !== "number" || !(eps >= 0)) {
+    throw new RangeError(`rmsNorm: eps must be a number ≥ 0, got ${eps}`);
+  }
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (x.ndim < k || tail.some((s, i) => s !== normalizedShape[i])) {
+    throw new RangeError(
+      `rmsNorm: input shape ${_fmt(x.shape)} does not end in ${_fmt(normalizedShape)}`,
+    );
+  }
+  if (weight) {
+    _checkFloat("rmsNorm", weight);
+    if (weight.ndim !== k || weight.shape.some((s, i) => s !== normalizedShape[i])) {
       throw new RangeError(
-        `RMSNorm: input shape ${_fmt(x.shape)} does not end in ${_fmt(this.normalizedShape)}`,
+        `rmsNorm: weight shape ${_fmt(weight.shape)} is not ${_fmt(normalizedShape)}`,
       );
     }
-    const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
-    const ms = x.mul(x).mean(dims, { keepdim: true });
-    const y = x.div(ms.add(this.eps).sqrt());
-    return this.weight ? y.mul(this.weight) : y;
   }
+  const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
+  return scope(() => {
+    const ms = x.mul(x).mean(dims, { keepdim: true });
+    const y = x.div(ms.add(eps).sqrt());
+    return weight ? y.mul(weight) : y;
+  });
 }

@@ -8,7 +8,7 @@
  */
 
 import { cat, scope, type Tensor, tensor } from "../tensor/mod.ts";
-import { _checkSize } from "./checks.ts";
+import { _checkFloat, _checkSize } from "./checks.ts";
 
 /** A config's `rope_scaling` (Hugging Face's field names). */
 export interface RopeScaling {
@@ -153,6 +153,7 @@ export class RotaryEmbedding {
  * ```
  */
 export function applyRotaryEmbedding(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  for (const t of [x, cos, sin]) _checkFloat("applyRotaryEmbedding", t);
   const d = x.shape[x.ndim - 1], t = x.shape[x.ndim - 2];
   if (
     x.ndim < 2 || cos.ndim !== 2 || cos.shape[0] !== t || cos.shape[1] !== d ||

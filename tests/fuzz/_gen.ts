@@ -22,6 +22,8 @@ export interface TSpec {
   values: number[];
   view: ViewSpec | null;
   requiresGrad?: boolean;
+  /** Not differentiated by the gradient check (e.g. an additive mask). */
+  constant?: boolean;
 }
 
 /** One argument of a call. */

@@ -23,6 +23,7 @@ import {
   zeros,
 } from "../../mod.ts";
 import { normalArray, uniformArray } from "../../tensor/random.ts";
+import { nnOps } from "./_ops_nn.ts";
 import { type Arg, type Case, type Gen, T, type TSpec, V } from "./_gen.ts";
 import * as R from "./_ref.ts";
 import { Invalid, Ref } from "./_ref.ts";
@@ -821,6 +822,7 @@ export const OPS: ReadonlyMap<string, OpSpec> = new Map(
     ...factoryOps(),
     ...readOps(),
     ...autogradOps(),
+    ...nnOps(),
   ].map((o) => [o.name, o as OpSpec]),
 );
 

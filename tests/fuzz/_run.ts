@@ -71,7 +71,7 @@ function build(args: Arg[], backend: string, grad: boolean, b: Built): unknown[]
     const leaf = tensor(data, { shape: s.base, dtype: s.dtype, backend });
     b.leaves.push(leaf);
     b.specs.push(s);
-    if (s.requiresGrad || (grad && s.dtype === "float32")) leaf.requiresGrad = true;
+    if (s.requiresGrad || (grad && s.dtype === "float32" && !s.constant)) leaf.requiresGrad = true;
     if (!s.view) return leaf;
     const v = applyView(leaf, s);
     b.views.push(v);
@@ -361,7 +361,7 @@ async function gradCheck(c: Case, op: OpSpec, backend: string): Promise<Failure 
     out.backward(gout);
     for (let li = 0; li < b.leaves.length && !failure; li++) {
       const leaf = b.leaves[li], s = b.specs[li];
-      if (s.dtype !== "float32") continue;
+      if (s.dtype !== "float32" || s.constant) continue;
       const got = leaf.grad ? await leaf.grad.data() : new Float32Array(leaf.size);
       const fd = finiteDiff(c, op, s, gv);
       for (let j = 0; j < fd.length; j++) {
@@ -602,6 +602,6 @@ export function reproduction(c: Case, backend: string): string {
   const op = OPS.get(c.op)!;
   let expr = op.show(c.args.map(argCode));
   if (c.wrap) expr = `${c.wrap}(() => ${expr})`;
-  return `import { arange, cat, full, manualSeed, noGrad, ones, rand, randn, scope, setBackend, stack, tensor, where, zeros } from "./mod.ts"; ` +
+  return `import { arange, cat, full, manualSeed, nn, noGrad, ones, rand, randn, scope, setBackend, stack, tensor, where, zeros } from "./mod.ts"; ` +
     `await setBackend("${backend}"); console.log(await ${expr});`;
 }
