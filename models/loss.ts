@@ -12,11 +12,12 @@ import * as nn from "../nn/mod.ts";
  * The causal-LM loss of logits [B, T, V] for ids [B, T]: the mean over
  * positions t < T − 1 of −log softmax(logits[:, t])[ids[:, t + 1]],
  * counting only labels whose `attentionMask` is 1 (padding is ignored, as
- * the -100 labels of transformers' collators).
+ * the -100 labels of transformers' collators) and, with `lossMask`, only
+ * labels it marks (a prompt's tokens are read but not learned).
  *
  * @param logits [B, T, vocab], float32.
  * @param ids int32 [B, T].
- * @param opts `{ attentionMask? }` [B, T] (1 real, 0 padding).
+ * @param opts `{ attentionMask?, lossMask? }`, each [B, T] of 1/0.
  * @returns A scalar.
  * @throws {TypeError} For wrong dtypes.
  * @throws {RangeError} For shapes that do not fit, or T < 2.
@@ -30,7 +31,7 @@ import * as nn from "../nn/mod.ts";
 export function causalLmLoss(
   logits: Tensor,
   ids: Tensor,
-  opts: { attentionMask?: Tensor } = {},
+  opts: { attentionMask?: Tensor; lossMask?: Tensor } = {},
 ): Tensor {
   if (logits.dtype !== "float32" || ids.dtype !== "int32") {
     throw new TypeError(
@@ -43,17 +44,21 @@ export function causalLmLoss(
       `causalLmLoss: logits [${logits.shape}] and ids [${ids.shape}] must be [B, T, V] and [B, T], T ≥ 2`,
     );
   }
-  const m = opts.attentionMask;
-  if (m && (m.ndim !== 2 || m.shape[0] !== B || m.shape[1] !== T)) {
-    throw new RangeError(`causalLmLoss: attentionMask [${m.shape}] must be [${B}, ${T}]`);
+  for (const [name, m] of [["attentionMask", opts.attentionMask], ["lossMask", opts.lossMask]]) {
+    const t = m as Tensor | undefined;
+    if (t && (t.ndim !== 2 || t.shape[0] !== B || t.shape[1] !== T)) {
+      throw new RangeError(`causalLmLoss: ${name} [${t.shape}] must be [${B}, ${T}]`);
+    }
   }
   return scope(() => {
     const n = B * (T - 1);
     const x = logits.narrow(1, 0, T - 1).reshape([n, V]);
     const y = ids.narrow(1, 1, T - 1).reshape([n]);
-    if (!m) return nn.crossEntropy(x, y);
+    const masks = [opts.attentionMask, opts.lossMask].filter((t): t is Tensor => !!t);
+    if (masks.length === 0) return nn.crossEntropy(x, y);
     const losses = nn.crossEntropy(x, y, { reduction: "none" });
-    const w = m.narrow(1, 1, T - 1).reshape([n]).float();
+    let w = masks[0].narrow(1, 1, T - 1).reshape([n]).float();
+    if (masks.length === 2) w = w.mul(masks[1].narrow(1, 1, T - 1).reshape([n]).float());
     return losses.mul(w).sum().div(w.sum());
   });
 }
