@@ -4,8 +4,8 @@
  * merged, leftmost first among equal ranks, until no pair has a rank. That is
  * the order of the Hugging Face library's heap and of GPT-2's original loop.
  *
- * Pairs are keyed by their two ids (`a · vocabBound + b`, exact below 2⁵³),
- * ranks index a table of merged ids, and words are cached by their text.
+ * Pairs are looked up by their two ids in a hash table of ranks, ranks index
+ * a table of merged ids, and words are cached by their text.
  * Characters missing from the vocabulary become `<0xNN>` byte tokens
  * (`byte_fallback`), else the unknown token (consecutive ones fused with
  * `fuse_unk`), else they are dropped, as in the Hugging Face library.
@@ -13,16 +13,7 @@
  * @module
  */
 
-import {
-  asArray,
-  asIndex,
-  asObject,
-  asString,
-  describe,
-  type JsonObject,
-  optBool,
-  optStr,
-} from "./_json.ts";
+import { asArray, asIndex, asObject, describe, type JsonObject, optBool, optStr } from "./_json.ts";
 
 /** Words longer than this are not cached (they rarely repeat). */
 const MAX_CACHED_LENGTH = 256;
@@ -35,8 +26,7 @@ export class Bpe {
   readonly vocab: Map<string, number>;
   /** Id → token (holes are undefined). */
   readonly idToToken: string[];
-  #bound: number;
-  #ranks = new Map<number, number>();
+  #ranks: PairTable;
   #mergedId: Int32Array;
   #unkId: number | null = null;
   #fuseUnk: boolean;
@@ -60,12 +50,13 @@ export class Bpe {
     this.vocab = new Map();
     this.idToToken = [];
     const vocab = asObject(json.vocab, `${where}.vocab`);
-    for (const token in vocab) {
-      const id = asIndex(vocab[token], `${where}.vocab[${JSON.stringify(token)}]`);
-      this.vocab.set(token, id);
-      this.idToToken[id] = token;
+    for (const [token, id] of Object.entries(vocab)) {
+      if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
+        asIndex(id, `${where}.vocab[${JSON.stringify(token)}]`); // throws, naming the entry
+      }
+      this.vocab.set(token, id as number);
+      this.idToToken[id as number] = token;
     }
-    this.#bound = this.idToToken.length;
     this.#prefix = optStr(json, "continuing_subword_prefix", where);
     this.#suffix = optStr(json, "end_of_word_suffix", where);
     this.#fuseUnk = optBool(json, "fuse_unk", where, false);
@@ -79,7 +70,9 @@ export class Bpe {
       this.#unkId = id;
     }
     if (optBool(json, "byte_fallback", where, false)) this.#byteFallback = this.#byteTokens();
-    this.#mergedId = this.#readMerges(asArray(json.merges ?? [], `${where}.merges`));
+    const merges = asArray(json.merges ?? [], `${where}.merges`);
+    this.#ranks = new PairTable(merges.length);
+    this.#mergedId = this.#readMerges(merges);
   }
 
   /** `<0x00>` … `<0xFF>` ids (-1 where the vocab lacks one). */
@@ -96,34 +89,18 @@ export class Bpe {
     const merged = new Int32Array(merges.length);
     const prefixLen = this.#prefix?.length ?? 0;
     for (let rank = 0; rank < merges.length; rank++) {
-      const m = merges[rank];
-      const where = `tokenizer.json model.merges[${rank}]`;
-      let a: string, b: string;
-      if (typeof m === "string") {
-        const parts = m.split(" ");
-        if (parts.length !== 2) {
-          throw new TypeError(`${where} must be two tokens "a b", got ${describe(m)}`);
-        }
-        [a, b] = parts;
-      } else {
-        const pair = asArray(m, where);
-        if (pair.length !== 2) {
-          throw new TypeError(`${where} must be a pair [a, b], got ${describe(m)}`);
-        }
-        a = asString(pair[0], `${where}[0]`);
-        b = asString(pair[1], `${where}[1]`);
-      }
+      const [a, b] = mergePair(merges[rank], rank);
       const joined = a + (prefixLen && b.startsWith(this.#prefix!) ? b.slice(prefixLen) : b);
       const ia = this.vocab.get(a), ib = this.vocab.get(b), ij = this.vocab.get(joined);
       if (ia === undefined || ib === undefined || ij === undefined) {
         const missing = ia === undefined ? a : ib === undefined ? b : joined;
         throw new RangeError(
-          `${where} ${JSON.stringify([a, b])}: token ${
+          `tokenizer.json model.merges[${rank}] ${JSON.stringify([a, b])}: token ${
             JSON.stringify(missing)
           } is not in the vocab`,
         );
       }
-      this.#ranks.set(ia * this.#bound + ib, rank);
+      this.#ranks.set(ia, ib, rank);
       merged[rank] = ij;
     }
     return merged;
@@ -194,15 +171,15 @@ export class Bpe {
   #mergeWord(word: string): number[] {
     const n = this.#symbols(word);
     const ids = this.#ids, prev = this.#prev, next = this.#next;
-    const ranks = this.#ranks, bound = this.#bound;
+    const ranks = this.#ranks;
     // Heap entries: rank · 2²⁶ + position (rank first, then leftmost).
     const heap = new MinHeap();
     for (let i = 0; i < n; i++) {
       prev[i] = i - 1;
       next[i] = i + 1 < n ? i + 1 : -1;
       if (i + 1 < n) {
-        const r = ranks.get(ids[i] * bound + ids[i + 1]);
-        if (r !== undefined) heap.push(r * POS_SPAN + i);
+        const r = ranks.get(ids[i], ids[i + 1]);
+        if (r >= 0) heap.push(r * POS_SPAN + i);
       }
     }
     while (heap.size > 0) {
@@ -210,26 +187,39 @@ export class Bpe {
       const pos = top % POS_SPAN, rank = (top - pos) / POS_SPAN;
       const right = next[pos];
       // Skip stale entries: a merged-away symbol, or a pair that changed.
-      if (ids[pos] < 0 || right < 0 || ranks.get(ids[pos] * bound + ids[right]) !== rank) continue;
+      if (ids[pos] < 0 || right < 0 || ranks.get(ids[pos], ids[right]) !== rank) continue;
       ids[pos] = this.#mergedId[rank];
       ids[right] = -1;
       next[pos] = next[right];
       if (next[pos] >= 0) prev[next[pos]] = pos;
       const p = prev[pos];
       if (p >= 0) {
-        const r = ranks.get(ids[p] * bound + ids[pos]);
-        if (r !== undefined) heap.push(r * POS_SPAN + p);
+        const r = ranks.get(ids[p], ids[pos]);
+        if (r >= 0) heap.push(r * POS_SPAN + p);
       }
       const q = next[pos];
       if (q >= 0) {
-        const r = ranks.get(ids[pos] * bound + ids[q]);
-        if (r !== undefined) heap.push(r * POS_SPAN + pos);
+        const r = ranks.get(ids[pos], ids[q]);
+        if (r >= 0) heap.push(r * POS_SPAN + pos);
       }
     }
     const result: number[] = [];
     for (let i = 0; i >= 0 && i < n; i = next[i]) result.push(ids[i]);
     return result;
   }
+}
+
+/** One merge, given as `"a b"` or `["a", "b"]`. */
+function mergePair(m: unknown, rank: number): [string, string] {
+  if (typeof m === "string") {
+    const space = m.indexOf(" ");
+    if (space > 0 && m.indexOf(" ", space + 1) < 0) return [m.slice(0, space), m.slice(space + 1)];
+  } else if (
+    Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "string"
+  ) return m as [string, string];
+  throw new TypeError(
+    `tokenizer.json model.merges[${rank}] must be "a b" or ["a", "b"], got ${describe(m)}`,
+  );
 }
 
 /** Positions per rank in a heap key (words are shorter than 2²⁶ symbols). */
@@ -239,6 +229,53 @@ const ENCODER = new TextEncoder();
 
 function utf8(s: string): Uint8Array {
   return ENCODER.encode(s);
+}
+
+/**
+ * Merge ranks by pair of ids: an open-addressing hash table over typed
+ * arrays (a Map keyed by `a · bound + b` is several times slower to fill and
+ * to query, its keys being doubles).
+ */
+class PairTable {
+  #left: Int32Array;
+  #right: Int32Array;
+  #rank: Int32Array;
+  #mask: number;
+
+  constructor(count: number) {
+    let cap = 16;
+    while (cap < count * 2) cap *= 2;
+    this.#left = new Int32Array(cap).fill(-1);
+    this.#right = new Int32Array(cap);
+    this.#rank = new Int32Array(cap);
+    this.#mask = cap - 1;
+  }
+
+  #slot(a: number, b: number): number {
+    let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    let i = h & this.#mask;
+    while (this.#left[i] !== -1 && (this.#left[i] !== a || this.#right[i] !== b)) {
+      i = (i + 1) & this.#mask;
+    }
+    return i;
+  }
+
+  /** Sets the rank of (a, b); a later merge of the same pair wins, as in the Hugging Face library. */
+  set(a: number, b: number, rank: number): void {
+    const i = this.#slot(a, b);
+    this.#left[i] = a;
+    this.#right[i] = b;
+    this.#rank[i] = rank;
+  }
+
+  /** The rank of (a, b), or -1. */
+  get(a: number, b: number): number {
+    const i = this.#slot(a, b);
+    return this.#left[i] === -1 ? -1 : this.#rank[i];
+  }
 }
 
 /** A binary min-heap of numbers. */
