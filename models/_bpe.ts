@@ -106,25 +106,32 @@ export class Bpe {
     return merged;
   }
 
-  /** Appends the ids of one pre-tokenized piece to `out`. */
-  tokenize(word: string, out: number[]): void {
-    if (word.length === 0) return;
-    if (this.#ignoreMerges) {
-      const id = this.vocab.get(word);
-      if (id !== undefined) {
-        out.push(id);
-        return;
-      }
-    }
-    let ids = this.#cache.get(word);
+  /**
+   * Appends the ids of one pre-tokenized piece to `out`. With `transform`
+   * (the byte-level mapping a pre-tokenizer deferred), the piece is raw text:
+   * the cache is keyed by it and only unseen pieces are mapped. The result is
+   * the same either way, the mapping being a function of the piece.
+   */
+  tokenize(piece: string, out: number[], transform: ((s: string) => string) | null): void {
+    if (piece.length === 0) return;
+    let ids = this.#cache.get(piece);
     if (ids === undefined) {
-      ids = this.#mergeWord(word);
-      if (word.length <= MAX_CACHED_LENGTH) {
+      ids = this.#tokenizeWord(transform === null ? piece : transform(piece));
+      if (piece.length <= MAX_CACHED_LENGTH) {
         if (this.#cache.size >= CACHE_CAPACITY) this.#cache.clear();
-        this.#cache.set(word, ids);
+        this.#cache.set(piece, ids);
       }
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+  }
+
+  /** `ignore_merges`: a word that is a whole vocab entry is taken as it is. */
+  #tokenizeWord(word: string): number[] {
+    if (this.#ignoreMerges) {
+      const id = this.vocab.get(word);
+      if (id !== undefined) return [id];
+    }
+    return this.#mergeWord(word);
   }
 
   /** The initial symbols of `word` (see the module comment), into the scratch array. */

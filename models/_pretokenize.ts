@@ -1,8 +1,8 @@
 /**
  * The `pre_tokenizer` of `tokenizer.json`: cuts a stretch of normalized text
- * into the pieces the model sees one at a time. Each step maps the current
- * pieces to new ones, as the Hugging Face library's `PreTokenizedString`
- * does; empty pieces are dropped.
+ * into the pieces the model sees one at a time. Each step cuts every piece of
+ * the step before, as the Hugging Face library's `PreTokenizedString` does;
+ * empty pieces are dropped.
  *
  * `atStart` tells whether the first piece begins the whole input (Metaspace's
  * `prepend_scheme: "first"` prepends `▁` only there).
@@ -24,8 +24,27 @@ import {
 import { compileOnig, compilePattern, findMatches, GPT2_PATTERN } from "./_regex.ts";
 import { toByteLevel } from "./_byte_level.ts";
 
-/** A pre-tokenizer step. */
-export type PreTokenize = (pieces: string[], atStart: boolean) => string[];
+/** Receives one piece. */
+export type Emit = (piece: string) => void;
+
+/**
+ * A pre-tokenizer step: cuts `text` and passes each non-empty piece to
+ * `emit`, in order (streaming, so a long input never becomes one big array
+ * of pieces).
+ */
+export type PreTokenize = (text: string, atStart: boolean, emit: Emit) => void;
+
+/** A built pre-tokenizer. */
+export interface PreTokenizer {
+  /** Runs it on one stretch of normalized text. */
+  run: PreTokenize;
+  /**
+   * Whether its last step is a ByteLevel whose byte mapping was left to the
+   * caller: the pieces come out as raw text, so the model can cache words by
+   * their raw text and map only the ones it has not seen.
+   */
+  byteLevelDeferred: boolean;
+}
 
 /** How a Split keeps the pieces its pattern matches. */
 type Behavior = "Removed" | "Isolated" | "MergedWithPrevious" | "MergedWithNext" | "Contiguous";
@@ -59,44 +78,59 @@ const DIGITS_RE = /\p{N}+/gu;
 const PUNCT_RE = /[\p{P}!-/:-@[-`{-~]/gu;
 
 /** Builds the pre-tokenizer, or `null` for a null one. */
-export function buildPreTokenizer(
-  v: unknown,
-  where = "tokenizer.json pre_tokenizer",
-): PreTokenize | null {
-  if (v == null) return null;
+export function buildPreTokenizer(v: unknown): PreTokenizer | null {
+  return v == null ? null : build(v, "tokenizer.json pre_tokenizer", true);
+}
+
+/** `last`: this step ends the whole pre-tokenizer (a ByteLevel there may defer its mapping). */
+function build(v: unknown, where: string, last: boolean): PreTokenizer {
   const o = asObject(v, where);
   const type = typeTag(o, where);
+  const plain = (run: PreTokenize): PreTokenizer => ({ run, byteLevelDeferred: false });
   switch (type) {
-    case "Sequence": {
-      const steps = asArray(o.pretokenizers, `${where}.pretokenizers`)
-        .map((p, i) => buildPreTokenizer(p, `${where}.pretokenizers[${i}]`)!);
-      return (pieces, atStart) => steps.reduce((ps, step) => step(ps, atStart), pieces);
-    }
+    case "Sequence":
+      return sequence(asArray(o.pretokenizers, `${where}.pretokenizers`), where, last);
     case "ByteLevel":
-      return byteLevel(o, where);
+      return { run: byteLevel(o, where, last), byteLevelDeferred: last };
     case "Split": {
       const re = compilePattern(o.pattern, `${where}.pattern`);
       const behavior = readBehavior(o, where);
       const invert = optBool(o, "invert", where, false);
-      return (pieces) => flatMap(pieces, (p) => splitBy(p, re, behavior, invert));
+      return plain((text, _, emit) => splitBy(text, re, behavior, invert, emit));
     }
     case "Metaspace":
-      return metaspace(o, where);
+      return plain(metaspace(o, where));
     case "Digits": {
       const re = optBool(o, "individual_digits", where, false) ? DIGIT_RE : DIGITS_RE;
-      return (pieces) => flatMap(pieces, (p) => splitBy(p, re, "Isolated", false));
+      return plain((text, _, emit) => splitBy(text, re, "Isolated", false, emit));
     }
     case "Whitespace":
-      return (pieces) => flatMap(pieces, (p) => splitBy(p, WHITESPACE_RE, "Removed", true));
+      return plain((text, _, emit) => splitBy(text, WHITESPACE_RE, "Removed", true, emit));
     case "WhitespaceSplit":
-      return (pieces) => flatMap(pieces, (p) => splitBy(p, NON_SPACE_RE, "Removed", true));
+      return plain((text, _, emit) => splitBy(text, NON_SPACE_RE, "Removed", true, emit));
     case "Punctuation": {
       const behavior = readBehavior(o, where, "Isolated");
-      return (pieces) => flatMap(pieces, (p) => splitBy(p, PUNCT_RE, behavior, false));
+      return plain((text, _, emit) => splitBy(text, PUNCT_RE, behavior, false, emit));
     }
     default:
       throw unsupported("pre_tokenizer", type, SUPPORTED);
   }
+}
+
+/** A Sequence: each step's pieces go through the next; only the first piece keeps `atStart`. */
+function sequence(list: unknown[], where: string, last: boolean): PreTokenizer {
+  const steps = list.map((p, i) =>
+    build(p, `${where}.pretokenizers[${i}]`, last && i === list.length - 1)
+  );
+  if (steps.length === 0) return { run: (text, _, emit) => emit(text), byteLevelDeferred: false };
+  const run = steps.map((s) => s.run).reduceRight((next, step) => (text, atStart, emit) => {
+    let first = atStart;
+    step(text, atStart, (piece) => {
+      next(piece, first, emit);
+      first = false;
+    });
+  });
+  return { run, byteLevelDeferred: steps[steps.length - 1].byteLevelDeferred };
 }
 
 function readBehavior(o: JsonObject, where: string, dflt?: Behavior): Behavior {
@@ -109,36 +143,29 @@ function readBehavior(o: JsonObject, where: string, dflt?: Behavior): Behavior {
   return b as Behavior;
 }
 
-function flatMap(pieces: string[], f: (p: string) => string[]): string[] {
-  if (pieces.length === 1) return f(pieces[0]);
-  const out: string[] = [];
-  for (const p of pieces) for (const q of f(p)) out.push(q);
-  return out;
-}
-
-/** ByteLevel: optional prefix space, GPT-2's split, then the byte alphabet. */
-function byteLevel(o: JsonObject, where: string): PreTokenize {
+/**
+ * ByteLevel: optional prefix space, GPT-2's split, then the byte alphabet
+ * (left to the caller when `defer`).
+ */
+function byteLevel(o: JsonObject, where: string, defer: boolean): PreTokenize {
   const addPrefixSpace = optBool(o, "add_prefix_space", where, true);
   const useRegex = optBool(o, "use_regex", where, true);
-  return (pieces) => {
-    const out: string[] = [];
-    for (let p of pieces) {
-      if (addPrefixSpace && !p.startsWith(" ")) p = " " + p;
-      if (!useRegex) {
-        if (p.length) out.push(toByteLevel(p));
-        continue;
-      }
-      GPT2_RE.lastIndex = 0;
-      let prev = 0;
-      for (let m = GPT2_RE.exec(p); m !== null; m = GPT2_RE.exec(p)) {
-        // GPT-2's pattern never matches empty; every gap would be kept (Isolated).
-        if (m.index > prev) out.push(toByteLevel(p.slice(prev, m.index)));
-        out.push(toByteLevel(m[0]));
-        prev = m.index + m[0].length;
-      }
-      if (prev < p.length) out.push(toByteLevel(p.slice(prev)));
+  const map = defer ? (s: string) => s : toByteLevel;
+  return (text, _, emit) => {
+    if (addPrefixSpace && !text.startsWith(" ")) text = " " + text;
+    if (!useRegex) {
+      if (text.length) emit(map(text));
+      return;
     }
-    return out;
+    GPT2_RE.lastIndex = 0;
+    let prev = 0;
+    for (let m = GPT2_RE.exec(text); m !== null; m = GPT2_RE.exec(text)) {
+      // GPT-2's pattern never matches empty; every gap would be kept (Isolated).
+      if (m.index > prev) emit(map(text.slice(prev, m.index)));
+      emit(map(m[0]));
+      prev = m.index + m[0].length;
+    }
+    if (prev < text.length) emit(map(text.slice(prev)));
   };
 }
 
@@ -147,25 +174,21 @@ function metaspace(o: JsonObject, where: string): PreTokenize {
   const rep = str(o, "replacement", where);
   const scheme = prependScheme(o, where);
   const split = optBool(o, "split", where, true);
-  return (pieces, atStart) => {
-    const out: string[] = [];
-    pieces.forEach((p, i) => {
-      p = p.replaceAll(" ", rep);
-      const prepend = scheme === "always" || (scheme === "first" && atStart && i === 0);
-      if (prepend && !p.startsWith(rep)) p = rep + p;
-      if (!split) {
-        if (p.length) out.push(p);
-        return;
-      }
-      // Split before every replacement (MergedWithNext).
-      let start = 0;
-      for (let j = p.indexOf(rep, 1); j > 0; j = p.indexOf(rep, j + rep.length)) {
-        out.push(p.slice(start, j));
-        start = j;
-      }
-      if (start < p.length) out.push(p.slice(start));
-    });
-    return out;
+  return (text, atStart, emit) => {
+    let p = text.replaceAll(" ", rep);
+    const prepend = scheme === "always" || (scheme === "first" && atStart);
+    if (prepend && !p.startsWith(rep)) p = rep + p;
+    if (!split) {
+      if (p.length) emit(p);
+      return;
+    }
+    // Split before every replacement (MergedWithNext).
+    let start = 0;
+    for (let j = p.indexOf(rep, 1); j > 0; j = p.indexOf(rep, j + rep.length)) {
+      emit(p.slice(start, j));
+      start = j;
+    }
+    if (start < p.length) emit(p.slice(start));
   };
 }
 
@@ -181,12 +204,36 @@ export function prependScheme(o: JsonObject, where: string): "always" | "first" 
   return s;
 }
 
-/** Splits `text` by the matches of `re` (flags flipped when `invert`), keeping per `behavior`. */
-export function splitBy(text: string, re: RegExp, behavior: Behavior, invert: boolean): string[] {
+/**
+ * Splits `text` by the matches of `re` (flags flipped when `invert`),
+ * keeping pieces per `behavior`, and emits the non-empty ones.
+ */
+export function splitBy(
+  text: string,
+  re: RegExp,
+  behavior: Behavior,
+  invert: boolean,
+  emit: Emit,
+): void {
+  if (behavior === "Isolated") {
+    // Every match and every gap is a piece: stream them (Llama 3's and Qwen2's main split).
+    re.lastIndex = 0;
+    let prev = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      if (m[0].length === 0) {
+        re.lastIndex = m.index + (text.codePointAt(m.index)! > 0xffff ? 2 : 1);
+        continue;
+      }
+      if (m.index > prev) emit(text.slice(prev, m.index));
+      emit(m[0]);
+      prev = m.index + m[0].length;
+    }
+    if (prev < text.length) emit(text.slice(prev));
+    return;
+  }
   const segs = findMatches(text, re);
   const flip = invert ? 1 : 0;
-  // Each kept piece as [start, end] pairs in `spans`.
-  const spans: number[] = [];
+  const spans: number[] = []; // kept pieces as [start, end] pairs
   let prevMatch = false;
   const count = segs.length / 3;
   const reverse = behavior === "MergedWithNext";
@@ -203,10 +250,8 @@ export function splitBy(text: string, re: RegExp, behavior: Behavior, invert: bo
     else spans.push(start, end);
     prevMatch = isMatch;
   }
-  const out: string[] = [];
   for (let k = 0; k < spans.length; k += 2) {
     const i = reverse ? spans.length - 2 - k : k;
-    if (spans[i + 1] > spans[i]) out.push(text.slice(spans[i], spans[i + 1]));
+    if (spans[i + 1] > spans[i]) emit(text.slice(spans[i], spans[i + 1]));
   }
-  return out;
 }

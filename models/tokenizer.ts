@@ -22,7 +22,8 @@ import { asObject, describe, type JsonObject, typeTag, unsupported } from "./_js
 import { Bpe } from "./_bpe.ts";
 import { type AddedToken, AddedTokenMatcher, readAddedTokens } from "./_added_tokens.ts";
 import { buildNormalizer, type Normalize } from "./_normalize.ts";
-import { buildPreTokenizer, type PreTokenize } from "./_pretokenize.ts";
+import { buildPreTokenizer, type PreTokenizer } from "./_pretokenize.ts";
+import { toByteLevel } from "./_byte_level.ts";
 import { buildDecoder, cleanUpTokenization, type Decode } from "./_decode.ts";
 import { buildPostProcessor, type PostProcess } from "./_post_process.ts";
 import { readPretrainedFiles } from "./_files.ts";
@@ -65,7 +66,8 @@ export class Tokenizer {
   readonly vocabSize: number;
   #model: Bpe;
   #normalize: Normalize | null;
-  #preTokenize: PreTokenize | null;
+  #preTokenizer: PreTokenizer | null;
+  #transform: ((piece: string) => string) | null;
   #decode: Decode | null;
   #postProcess: PostProcess | null;
   #rawMatcher: AddedTokenMatcher;
@@ -89,7 +91,8 @@ export class Tokenizer {
       : asObject(tokenizerConfig, "tokenizer_config.json");
     this.#model = buildModel(json.model);
     this.#normalize = buildNormalizer(json.normalizer);
-    this.#preTokenize = buildPreTokenizer(json.pre_tokenizer);
+    this.#preTokenizer = buildPreTokenizer(json.pre_tokenizer);
+    this.#transform = this.#preTokenizer?.byteLevelDeferred ? toByteLevel : null;
     this.#decode = buildDecoder(json.decoder);
     this.#postProcess = buildPostProcessor(json.post_processor);
     const added = readAddedTokens(json.added_tokens);
@@ -157,6 +160,8 @@ export class Tokenizer {
     }
     const addSpecial = readFlag(opts, "addSpecialTokens", "encode", true);
     const ids: number[] = [];
+    const model = this.#model, transform = this.#transform;
+    const emit = (piece: string) => model.tokenize(piece, ids, transform);
     let atStart = true;
     for (const section of this.#rawMatcher.split(text)) {
       if (section.id !== null) ids.push(section.id);
@@ -166,7 +171,7 @@ export class Tokenizer {
           [{ text: normalized, id: null }];
         for (const part of parts) {
           if (part.id !== null) ids.push(part.id);
-          else this.#encodeStretch(part.text, atStart, ids);
+          else this.#encodeStretch(part.text, atStart, emit);
           atStart = false;
         }
       }
@@ -175,14 +180,11 @@ export class Tokenizer {
     return addSpecial && this.#postProcess ? this.#postProcess(ids) : ids;
   }
 
-  /** Pre-tokenizes one stretch of normalized text and appends its BPE ids. */
-  #encodeStretch(text: string, atStart: boolean, ids: number[]): void {
+  /** Pre-tokenizes one stretch of normalized text; `emit` takes each piece to the model. */
+  #encodeStretch(text: string, atStart: boolean, emit: (piece: string) => void): void {
     if (text.length === 0) return;
-    if (this.#preTokenize === null) {
-      this.#model.tokenize(text, ids);
-      return;
-    }
-    for (const piece of this.#preTokenize([text], atStart)) this.#model.tokenize(piece, ids);
+    if (this.#preTokenizer === null) emit(text);
+    else this.#preTokenizer.run(text, atStart, emit);
   }
 
   /**
