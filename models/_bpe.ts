@@ -57,8 +57,9 @@ export class Bpe {
       this.vocab.set(token, id as number);
       this.idToToken[id as number] = token;
     }
-    this.#prefix = optStr(json, "continuing_subword_prefix", where);
-    this.#suffix = optStr(json, "end_of_word_suffix", where);
+    // GPT-2's and Qwen2's files say "" for none.
+    this.#prefix = optStr(json, "continuing_subword_prefix", where) || null;
+    this.#suffix = optStr(json, "end_of_word_suffix", where) || null;
     this.#fuseUnk = optBool(json, "fuse_unk", where, false);
     this.#ignoreMerges = optBool(json, "ignore_merges", where, false);
     const unk = optStr(json, "unk_token", where);

@@ -128,9 +128,10 @@ export class Tokenizer {
 
   /**
    * Reads a checkpoint directory: `tokenizer.json` and, when present,
-   * `tokenizer_config.json` and `special_tokens_map.json` (the config's
-   * entries win). A `file:` path is read with Deno; an `http(s):` URL with
-   * `fetch`.
+   * `tokenizer_config.json` and `special_tokens_map.json`. As in transformers,
+   * a config saved with `added_tokens_decoder` (the current format) wins over
+   * the map; for an older config the map's entries win. A local path or
+   * `file:` URL is read with Deno, an `http(s):` URL with `fetch`.
    *
    * @param dir The directory, as a path or a URL.
    * @returns The tokenizer.
@@ -138,12 +139,13 @@ export class Tokenizer {
    * @throws {TypeError} When a component is malformed or not supported.
    */
   static async fromPretrained(dir: string | URL): Promise<Tokenizer> {
-    const { tokenizer, config, specialTokensMap } = await readPretrainedFiles(dir);
-    const merged: JsonObject = {
-      ...(specialTokensMap == null ? {} : asObject(specialTokensMap, "special_tokens_map.json")),
-      ...(config == null ? {} : asObject(config, "tokenizer_config.json")),
-    };
-    return new Tokenizer(tokenizer, merged);
+    const files = await readPretrainedFiles(dir);
+    const config = files.config == null ? {} : asObject(files.config, "tokenizer_config.json");
+    const map = files.specialTokensMap == null
+      ? {}
+      : asObject(files.specialTokensMap, "special_tokens_map.json");
+    const merged = "added_tokens_decoder" in config ? { ...map, ...config } : { ...config, ...map };
+    return new Tokenizer(files.tokenizer, merged);
   }
 
   /**

@@ -166,6 +166,21 @@ Deno.test("Llama-3 style: Split regex + ByteLevel(use_regex false) + ignore_merg
   assert.equal(tok.decode([266, 259]), "<|begin_of_text|>hello");
 });
 
+Deno.test("BPE continuing_subword_prefix and end_of_word_suffix", () => {
+  const tok = Tokenizer.fromJSON({
+    pre_tokenizer: { type: "WhitespaceSplit" },
+    model: {
+      type: "BPE",
+      continuing_subword_prefix: "##",
+      end_of_word_suffix: "</w>",
+      vocab: { a: 0, "##b": 1, "##c</w>": 2, ab: 3, "##b</w>": 4, "ab</w>": 5 },
+      // a ##b → "ab" (the prefix of the right part is dropped); a ##b</w> → "ab</w>".
+      merges: ["a ##b", "a ##b</w>"],
+    },
+  });
+  assert.deepEqual(tok.encode("abc ab"), [3, 2, 5]);
+});
+
 Deno.test("fromPretrained() reads tokenizer.json, tokenizer_config.json and special_tokens_map.json", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -176,6 +191,7 @@ Deno.test("fromPretrained() reads tokenizer.json, tokenizer_config.json and spec
         bos_token: { __type: "AddedToken", content: "<|begin_of_text|>", special: true },
         eos_token: "<|end_of_text|>",
         clean_up_tokenization_spaces: true,
+        added_tokens_decoder: {},
       }),
     );
     await Deno.writeTextFile(
@@ -184,7 +200,8 @@ Deno.test("fromPretrained() reads tokenizer.json, tokenizer_config.json and spec
     );
     const tok = await Tokenizer.fromPretrained(dir);
     assert.equal(tok.bosTokenId, 266);
-    assert.equal(tok.eosTokenId, 267); // tokenizer_config.json wins over the map
+    // A config with added_tokens_decoder (the current format) wins over the map.
+    assert.equal(tok.eosTokenId, 267);
     assert.equal(tok.padTokenId, 267);
     // clean_up_tokenization_spaces: true drops the space before punctuation.
     assert.equal(
@@ -193,6 +210,15 @@ Deno.test("fromPretrained() reads tokenizer.json, tokenizer_config.json and spec
     );
     const fromUrl = await Tokenizer.fromPretrained(new URL(`file://${dir}/`));
     assert.deepEqual(fromUrl.encode("hello"), [266, 259]);
+    // An older config (no added_tokens_decoder): the map's entries win, as in transformers.
+    await Deno.writeTextFile(
+      `${dir}/tokenizer_config.json`,
+      JSON.stringify({ eos_token: "<|end_of_text|>", bos_token: null }),
+    );
+    const legacy = await Tokenizer.fromPretrained(dir);
+    assert.equal(legacy.eosTokenId, 259);
+    assert.equal(legacy.bosTokenId, undefined);
+    assert.equal(legacy.decode([259, 267]), "hello<|end_of_text|>"); // no clean-up asked
     await Deno.remove(`${dir}/tokenizer_config.json`);
     await Deno.remove(`${dir}/special_tokens_map.json`);
     const bare = await Tokenizer.fromPretrained(dir);
