@@ -12,6 +12,17 @@
  * → BPE on each piece → post-processor. Decoding maps ids to token strings and
  * runs the decoder.
  *
+ * Components: model BPE (vocab + merges as `"a b"` or `[a, b]`, `byte_fallback`,
+ * `fuse_unk`, `unk_token`, `ignore_merges`, `continuing_subword_prefix`,
+ * `end_of_word_suffix`); normalizers Sequence, Prepend, Append, Replace,
+ * NFC/NFD/NFKC/NFKD, Lowercase, Strip; pre-tokenizers Sequence, ByteLevel,
+ * Split (all five behaviors, `invert`), Metaspace, Digits, Whitespace,
+ * WhitespaceSplit, Punctuation; decoders Sequence, ByteLevel, Metaspace,
+ * Replace, ByteFallback, Fuse, Strip, BPEDecoder; post-processors
+ * TemplateProcessing (single sequences), ByteLevel, Sequence, BertProcessing,
+ * RobertaProcessing. Anything else (WordPiece, Unigram, BPE dropout, BERT's
+ * normalizer, …) is a TypeError naming it.
+ *
  * This module reads files only inside {@link Tokenizer.fromPretrained}, at call
  * time, so it also loads in a browser.
  *

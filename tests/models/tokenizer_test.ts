@@ -100,6 +100,7 @@ Deno.test("SentencePiece style: decode round trips and skipSpecialTokens", () =>
   }
   assert.equal(tok.decode([1, 271, 276]), "<s> hello world");
   assert.equal(tok.decode([1, 271, 276], { skipSpecialTokens: true }), "hello world");
+  assert.equal(tok.decode(new Int32Array([271, 276])), "hello world");
   assert.equal(tok.decode(tok.encode("hello <s> world")), "<s> hello <s>  world");
   // An invalid byte run decodes to one U+FFFD per byte.
   assert.equal(tok.decode([267, 3 + 0xc3], { skipSpecialTokens: true }), "h\ufffd");
