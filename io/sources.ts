@@ -114,13 +114,22 @@ export async function openBytes(src: FileSource): Promise<ByteSource> {
 }
 
 /**
- * A named file of a directory, or null when it does not exist.
+ * A named file of a directory, or null when it does not exist. An
+ * `http(s):` directory is fetched (a page can load a checkpoint it serves).
  *
  * @param dir The directory.
  * @param name A file name (may contain `/` for a subdirectory).
  * @returns The file as a source, or null.
  */
 export async function fileIn(dir: DirSource, name: string): Promise<FileSource | null> {
+  if (isPath(dir) && /^https?:/.test(String(dir))) {
+    const base = String(dir).endsWith("/") ? String(dir) : `${dir}/`;
+    const res = await fetch(new URL(name, base));
+    if (res.ok) return res;
+    await res.body?.cancel();
+    if (res.status === 404) return null;
+    throw new Error(`GET ${new URL(name, base)} returned ${res.status}`);
+  }
   if (isPath(dir)) {
     const base = dir instanceof URL ? dir : new URL(`file://${absolute(dir)}/`);
     const url = new URL(name, base.href.endsWith("/") ? base : new URL(base.href + "/"));

@@ -36,3 +36,4 @@ export { KVCache } from "./kv_cache.ts";
 export { type CausalLM, fromPretrained, type PretrainedOptions } from "./pretrained.ts";
 export { causalLmLoss } from "./loss.ts";
 export { generate, type GenerateOptions } from "./generate.ts";
+export { type DecodeOptions, type EncodeOptions, Tokenizer } from "./tokenizer.ts";

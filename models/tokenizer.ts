@@ -38,6 +38,7 @@ import { toByteLevel } from "./_byte_level.ts";
 import { buildDecoder, cleanUpTokenization, type Decode } from "./_decode.ts";
 import { buildPostProcessor, type PostProcess } from "./_post_process.ts";
 import { readPretrainedFiles } from "./_files.ts";
+import type { DirSource } from "../io/mod.ts";
 
 /** Options of {@link Tokenizer.encode}. */
 export interface EncodeOptions {
@@ -149,7 +150,7 @@ export class Tokenizer {
    * @throws {Deno.errors.NotFound} When `tokenizer.json` is missing.
    * @throws {TypeError} When a component is malformed or not supported.
    */
-  static async fromPretrained(dir: string | URL): Promise<Tokenizer> {
+  static async fromPretrained(dir: DirSource): Promise<Tokenizer> {
     const files = await readPretrainedFiles(dir);
     const config = files.config == null ? {} : asObject(files.config, "tokenizer_config.json");
     const map = files.specialTokensMap == null

@@ -92,13 +92,17 @@ export class UsageError extends Error {}
 
 function int(name: string, v: string, min: number): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer ≥ ${min}, got ${v}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`${name} must be an integer ≥ ${min}, got ${v}`);
+  }
   return n;
 }
 
 function float(name: string, v: string): number {
   const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`${name} must be a positive number, got ${v}`);
+  if (!(n > 0) || !Number.isFinite(n)) {
+    throw new UsageError(`${name} must be a positive number, got ${v}`);
+  }
   return n;
 }
 
@@ -143,7 +147,9 @@ export function parseFinetuneArgs(args: string[]): FinetuneOptions {
     out: v.out!,
     rank: int("--rank", v.rank!, 1),
     alpha: float("--alpha", v.alpha!),
-    targets: v.targets ? v.targets.split(",").map((s) => s.trim()).filter(Boolean) : DEFAULT_TARGETS,
+    targets: v.targets
+      ? v.targets.split(",").map((s) => s.trim()).filter(Boolean)
+      : DEFAULT_TARGETS,
     steps: int("--steps", v.steps ?? (v.quick ? "15" : "120"), 1),
     batch: int("--batch", v.batch!, 1),
     seq: int("--seq", v.seq!, 2),

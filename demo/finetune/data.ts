@@ -11,7 +11,7 @@ import { type Tensor, tensor } from "../../mod.ts";
 /** What the data module needs of a tokenizer. */
 export interface Encoder {
   encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
-  readonly eosTokenId: number | null;
+  readonly eosTokenId: number | null | undefined;
 }
 
 /** One training example: token ids and which of them are learned. */
@@ -24,7 +24,9 @@ export interface Example {
 /** Examples from a file's text (`name` decides the format). */
 export function examplesFrom(name: string, text: string, tok: Encoder, seq: number): Example[] {
   const eos = tok.eosTokenId ?? 0;
-  if (!name.endsWith(".jsonl")) return pack(tok.encode(text, { addSpecialTokens: false }), eos, seq);
+  if (!name.endsWith(".jsonl")) {
+    return pack(tok.encode(text, { addSpecialTokens: false }), eos, seq);
+  }
   const out: Example[] = [];
   const stream: number[] = [];
   text.split("\n").forEach((line, i) => {

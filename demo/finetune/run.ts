@@ -83,7 +83,9 @@ export async function finetune(o: FinetuneOptions, say: Say): Promise<FinetuneRe
   if (all.length < 2) throw new Error(`${o.data}: too little data (${all.length} examples)`);
   const { train, eval: held } = split(all, 0.1, o.seed + 1);
   const pad = tok.eosTokenId ?? 0;
-  say(`model ${o.model} (${model.config.model_type}), data ${o.data}: ${train.length} training / ${held.length} held-out examples`);
+  say(
+    `model ${o.model} (${model.config.model_type}), data ${o.data}: ${train.length} training / ${held.length} held-out examples`,
+  );
   const promptOf = (x: Example) => x.ids.slice(0, Math.max(1, x.learn.indexOf(1)));
   const probe = promptOf(held[0]);
   const before = await evalLoss(model, held, o.batch, pad);
@@ -93,9 +95,16 @@ export async function finetune(o: FinetuneOptions, say: Say): Promise<FinetuneRe
 
   lora.wrap(model, o.targets, o.rank, o.alpha, { seed: o.seed });
   const count = lora.parameterCount(model);
-  say(`LoRA r=${o.rank} alpha=${o.alpha} on ${o.targets.join(",")}: ${count.trainable.toLocaleString("en-US")} trainable of ${count.total.toLocaleString("en-US")}`);
+  say(
+    `LoRA r=${o.rank} alpha=${o.alpha} on ${o.targets.join(",")}: ${
+      count.trainable.toLocaleString("en-US")
+    } trainable of ${count.total.toLocaleString("en-US")}`,
+  );
   model.train();
-  const opt = new optim.AdamW(model.parameters().filter((p) => p.requiresGrad), { lr: o.lr, weightDecay: 0 });
+  const opt = new optim.AdamW(model.parameters().filter((p) => p.requiresGrad), {
+    lr: o.lr,
+    weightDecay: 0,
+  });
   let cursor = 0, tokens = 0, first = NaN, last = NaN;
   const trainStart = performance.now();
   for (let step = 0; step < o.steps; step++) {
@@ -123,10 +132,16 @@ export async function finetune(o: FinetuneOptions, say: Say): Promise<FinetuneRe
     last = stepLoss;
     const secs = (performance.now() - trainStart) / 1000;
     const bar = "█".repeat(Math.round((20 * (step + 1)) / o.steps)).padEnd(20, "·");
-    say(`\r  ${bar} step ${step + 1}/${o.steps} loss ${stepLoss.toFixed(4)} ${(tokens / secs).toFixed(0)} tok/s`);
+    say(
+      `\r  ${bar} step ${step + 1}/${o.steps} loss ${stepLoss.toFixed(4)} ${
+        (tokens / secs).toFixed(0)
+      } tok/s`,
+    );
     if (o.evalEvery > 0 && (step + 1) % o.evalEvery === 0 && step + 1 < o.steps) {
       model.eval();
-      say(`\n  step ${step + 1}: eval loss ${(await evalLoss(model, held, o.batch, pad)).toFixed(4)}`);
+      say(
+        `\n  step ${step + 1}: eval loss ${(await evalLoss(model, held, o.batch, pad)).toFixed(4)}`,
+      );
       model.train();
     }
     if (o.saveEvery > 0 && (step + 1) % o.saveEvery === 0) await lora.save(model, o.out);

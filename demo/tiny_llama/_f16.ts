@@ -18,7 +18,8 @@ export function toHalf(v: number): number {
   if (e <= 0) {
     if (e < -10) return sign;
     const m = (mant | 0x800000) >>> (1 - e);
-    const rounded = (m >>> 13) + (((m >>> 12) & 1) && ((m & 0x1fff) !== 0x1000 || ((m >>> 13) & 1)) ? 1 : 0);
+    const rounded = (m >>> 13) +
+      (((m >>> 12) & 1) && ((m & 0x1fff) !== 0x1000 || ((m >>> 13) & 1)) ? 1 : 0);
     return sign | rounded;
   }
   let h = (e << 10) | (mant >>> 13);

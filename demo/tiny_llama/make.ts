@@ -4,7 +4,8 @@
  * library (run: `deno run -A demo/tiny_llama/make.ts`; the output is
  * committed):
  *
- * - `pretrain.txt`: sentences from a small grammar about a village.
+ * - `pretrain.txt`: sentences from a small grammar about a village (many
+ *   repeat an earlier name or food, so the model learns to attend back).
  * - `finetune.jsonl`: question/answer pairs (prompt and completion) about
  *   who likes what, the facts a fine-tune teaches.
  * - `tokenizer.json`, `tokenizer_config.json`: a byte-level BPE (GPT-2's
@@ -32,18 +33,41 @@ function rand(n: number): number {
 const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)];
 
 const NAMES = ["Alice", "Bob", "Carol", "Dan", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy"];
-const FOODS = ["apples", "bread", "cheese", "dates", "eggs", "figs", "grapes", "honey", "soup", "tea"];
+const FOODS = [
+  "apples",
+  "bread",
+  "cheese",
+  "dates",
+  "eggs",
+  "figs",
+  "grapes",
+  "honey",
+  "soup",
+  "tea",
+];
 const PLACES = ["the market", "the river", "the hill", "the mill", "the school", "the garden"];
 const VERBS = ["walks to", "runs to", "looks at", "sings near", "waits at", "reads by"];
 const TIMES = ["in the morning", "at noon", "in the evening", "at night", "on Sunday"];
 const ADJ = ["quiet", "busy", "old", "green", "small", "bright"];
 
+/** A sentence; half of them repeat an earlier name or food, so the model learns to look back. */
 function sentence(): string {
+  const n = pick(NAMES), m = pick(NAMES), f = pick(FOODS), p = pick(PLACES);
+  switch (rand(7)) {
+    case 4:
+      return `${n} buys ${f}. ${n} eats the ${f} at ${p.slice(4)}.`;
+    case 5:
+      return `Who is at ${p}? ${n} is at ${p}. ${m} is not.`;
+    case 6:
+      return `${n} gives ${f} to ${m}. ${m} thanks ${n} for the ${f}.`;
+  }
   switch (rand(4)) {
     case 0:
       return `${pick(NAMES)} ${pick(VERBS)} ${pick(PLACES)} ${pick(TIMES)}.`;
     case 1:
-      return `${pick(PLACES)[0].toUpperCase()}${pick(PLACES).slice(1)} is ${pick(ADJ)} ${pick(TIMES)}.`;
+      return `${pick(PLACES)[0].toUpperCase()}${pick(PLACES).slice(1)} is ${pick(ADJ)} ${
+        pick(TIMES)
+      }.`;
     case 2:
       return `${pick(NAMES)} and ${pick(NAMES)} eat ${pick(FOODS)} at ${pick(PLACES).slice(4)}.`;
     default:
@@ -51,13 +75,17 @@ function sentence(): string {
   }
 }
 
-const pretrain = Array.from({ length: 6000 }, sentence).join(" ");
+const pretrain = Array.from({ length: 5000 }, sentence).join(" ");
 // The facts the fine-tune teaches: each name likes one food.
 const likes = NAMES.map((n, i) => [n, FOODS[(i * 3 + 1) % FOODS.length]]);
 const qa: { prompt: string; completion: string }[] = [];
 for (let r = 0; r < 12; r++) {
   for (const [n, f] of likes) {
-    const ask = pick([`What does ${n} like?`, `Which food does ${n} like?`, `Tell me what ${n} likes.`]);
+    const ask = pick([
+      `What does ${n} like?`,
+      `Which food does ${n} like?`,
+      `Tell me what ${n} likes.`,
+    ]);
     qa.push({ prompt: `Q: ${ask}\nA:`, completion: ` ${n} likes ${f}.` });
   }
 }
@@ -82,8 +110,18 @@ const tokenizerJson = {
     special: true,
   }],
   normalizer: null,
-  pre_tokenizer: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true },
-  post_processor: { type: "ByteLevel", add_prefix_space: true, trim_offsets: false, use_regex: true },
+  pre_tokenizer: {
+    type: "ByteLevel",
+    add_prefix_space: false,
+    trim_offsets: true,
+    use_regex: true,
+  },
+  post_processor: {
+    type: "ByteLevel",
+    add_prefix_space: true,
+    trim_offsets: false,
+    use_regex: true,
+  },
   decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
   model: {
     type: "BPE",
@@ -135,7 +173,7 @@ manualSeed(7);
 const model = new models.LlamaForCausalLM(config);
 model.train();
 const ids = bpeEncode(pretrain, vocab, merges);
-const [B, T, STEPS] = [16, 64, Number(Deno.args[0] ?? 600)];
+const [B, T, STEPS] = [16, 64, Number(Deno.args[0] ?? 1000)];
 const opt = new optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0.01 });
 const t0 = performance.now();
 for (let step = 0; step < STEPS; step++) {
