@@ -6,6 +6,7 @@
  */
 import type { AdamArgs, View } from "../backend.ts";
 import { matmulScalar } from "./_kernels.ts";
+import { numel } from "../layout.ts";
 
 let scratch = new Float32Array(0);
 
@@ -44,7 +45,7 @@ export function linearScalar(
 
 function rows(x: View): [Float32Array, number, number, number] {
   const cols = x.shape[x.shape.length - 1];
-  const n = x.shape.reduce((p, s) => p * s, 1);
+  const n = numel(x.shape);
   return [x.buffer as Float32Array, x.offset, n / cols, cols];
 }
 

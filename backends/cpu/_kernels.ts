@@ -6,6 +6,7 @@
  */
 import type { BinaryOp, TypedArray, UnaryOp, View } from "../backend.ts";
 import { erf, gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
+import { isContiguous, numel } from "../layout.ts";
 
 type Fn1 = (x: number) => number;
 type Fn2 = (x: number, y: number) => number;
@@ -43,22 +44,8 @@ export const BINARY: Record<BinaryOp, Fn2> = {
 
 /** 1 if the view is dense row-major, 0 if every stride is 0, else -1. */
 export function denseKind(v: View): number {
-  let s = 1, allZero = true, dense = true;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1) {
-      if (v.strides[i] !== s) dense = false;
-      if (v.strides[i] !== 0) allZero = false;
-    }
-    s *= v.shape[i];
-  }
-  return dense ? 1 : allZero ? 0 : -1;
-}
-
-/** Element count of a shape. */
-export function size(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
+  if (isContiguous(v.shape, v.strides)) return 1;
+  return v.shape.every((s, i) => s === 1 || v.strides[i] === 0) ? 0 : -1;
 }
 
 /** Integer multiply that wraps like int32 instead of rounding. */
@@ -79,8 +66,7 @@ export function walk3(
   body: (p0: number, p1: number, p2: number) => void,
 ): void {
   const nd = shape.length;
-  let total = 1;
-  for (const s of shape) total *= s;
+  const total = numel(shape);
   if (total === 0) return;
   if (nd === 0) {
     body(o0, o1, o2);

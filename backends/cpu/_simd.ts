@@ -8,7 +8,8 @@
  */
 import type { AdamArgs, BinaryOp, ReduceOp, TypedArray, UnaryOp, View } from "../backend.ts";
 import * as K from "./wasm/kernels.ts";
-import { denseKind, size } from "./_kernels.ts";
+import { denseKind } from "./_kernels.ts";
+import { numel } from "../layout.ts";
 
 /** True when this engine runs the SIMD kernels. */
 export const simdAvailable: boolean = K.wasmSimdAvailable;
@@ -42,7 +43,7 @@ const MIN_ELEMS = 64;
 /** Dense float32 binary ops (vector·vector, vector·scalar, scalar·vector). */
 export function tryBinary(op: BinaryOp, a: View, b: View, out: TypedArray): boolean {
   if (a.dtype !== "float32" || !SIMD_BINARY.has(op)) return false;
-  const n = size(a.shape);
+  const n = numel(a.shape);
   if (n < MIN_ELEMS) return false;
   const as = a.buffer as Float32Array, bs = b.buffer as Float32Array;
   if (!inHeap(as) || !inHeap(bs) || !inHeap(out)) return false;
@@ -59,7 +60,7 @@ export function tryBinary(op: BinaryOp, a: View, b: View, out: TypedArray): bool
 /** Dense float32 relu / neg / abs. */
 export function tryUnary(op: UnaryOp, x: View, out: TypedArray): boolean {
   if (x.dtype !== "float32" || !SIMD_UNARY.has(op)) return false;
-  const n = size(x.shape);
+  const n = numel(x.shape);
   const xs = x.buffer as Float32Array;
   if (n < MIN_ELEMS || denseKind(x) !== 1 || !inHeap(xs) || !inHeap(out)) return false;
   K.unary(op as K.UnaryOp, ptr(xs, x.offset), ptr(out, 0), n);
@@ -78,12 +79,12 @@ export function tryReduce(
 ): boolean {
   if (op !== "sum" || x.dtype !== "float32" || denseKind(x) !== 1) return false;
   const xs = x.buffer as Float32Array;
-  const n = size(x.shape);
+  const n = numel(x.shape);
   if (n < MIN_ELEMS || !inHeap(xs) || !inHeap(out)) return false;
   const nd = x.shape.length, r = axes.length;
   const trailing = axes.every((d, i) => d === nd - r + i);
   const leading = axes.every((d, i) => d === i);
-  const inner = size(axes.map((d) => x.shape[d]));
+  const inner = numel(axes.map((d) => x.shape[d]));
   if (trailing) {
     if (r === nd) {
       (out as Float32Array)[0] = K.sum(ptr(xs, x.offset), n);

@@ -17,16 +17,7 @@ import type {
   UnaryOp,
   View,
 } from "../backend.ts";
-import {
-  BINARY,
-  binaryDense,
-  denseKind,
-  INT_MUL,
-  matmulScalar,
-  size,
-  UNARY,
-  walk3,
-} from "./_kernels.ts";
+import { BINARY, binaryDense, denseKind, INT_MUL, matmulScalar, UNARY, walk3 } from "./_kernels.ts";
 import {
   adamScalar,
   crossEntropyRows,
@@ -39,6 +30,7 @@ import {
 } from "./_fused.ts";
 import * as simd from "./_simd.ts";
 import { checkAllocSize } from "../alloc_size.ts";
+import { contiguousStrides, numel } from "../layout.ts";
 
 /** Elements one CPU buffer may hold: 4 GiB of float32, the Wasm heap's span. */
 const MAX_ELEMENTS = 2 ** 30;
@@ -56,16 +48,6 @@ const ZERO: readonly number[] = [];
 
 function arr(b: BufferHandle): TypedArray {
   return b as TypedArray;
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    st[i] = s;
-    s *= shape[i];
-  }
-  return st;
 }
 
 /** The CPU backend on TypedArrays. */
@@ -182,7 +164,7 @@ export class CpuBackend implements Backend {
     const f = UNARY[op], xs = arr(x.buffer), o = arr(out);
     if (this.simd && simd.tryUnary(op, x, o)) return;
     if (denseKind(x) === 1) {
-      const n = size(x.shape), off = x.offset;
+      const n = numel(x.shape), off = x.offset;
       if (op === "relu") {
         for (let i = 0; i < n; i++) {
           const v = xs[off + i];
@@ -200,7 +182,7 @@ export class CpuBackend implements Backend {
   binary(op: BinaryOp, a: View, b: View, out: BufferHandle): void {
     const as = arr(a.buffer), bs = arr(b.buffer), o = arr(out);
     if (this.simd && simd.tryBinary(op, a, b, o)) return;
-    const n = size(a.shape);
+    const n = numel(a.shape);
     const ka = denseKind(a), kb = denseKind(b);
     if (ka >= 0 && kb >= 0 && !(a.dtype === "int32" && op === "mul")) {
       if (binaryDense(op, as, a.offset, ka, bs, b.offset, kb, o, n)) return;
@@ -217,7 +199,7 @@ export class CpuBackend implements Backend {
     const o = arr(out);
     let i = 0;
     // Two walks share one index: first pick the condition, then the value.
-    const pick = new Uint8Array(size(cond.shape));
+    const pick = new Uint8Array(numel(cond.shape));
     walk3(cond.shape, cond.strides, cond.offset, ZERO, 0, ZERO, 0, (p) => {
       pick[i++] = +(cs[p] !== 0);
     });
@@ -242,13 +224,13 @@ export class CpuBackend implements Backend {
     if (this.simd && simd.tryReduce(op, x, axes, o)) return;
     const outShape = x.shape.map((s, d) => (axes.includes(d) ? 1 : s));
     const os = contiguousStrides(outShape).map((s, d) => axes.includes(d) ? 0 : s);
-    const n = size(outShape);
+    const n = numel(outShape);
     if (op === "argmax") return this.#argmax(x, axes[0], os, n, o);
     const acc = new Float64Array(n);
     if (op === "max") acc.fill(-Infinity);
     if (op === "sum" && denseKind(x) === 1 && n === 1) {
       let s = 0;
-      const m = size(x.shape);
+      const m = numel(x.shape);
       for (let i = 0; i < m; i++) s += xs[x.offset + i];
       o[0] = s;
       return;
@@ -278,7 +260,7 @@ export class CpuBackend implements Backend {
     const seen = new Uint8Array(n);
     const len = x.shape[axis];
     // Position along `axis` of each visited element, from a running counter.
-    const inner = size(x.shape.slice(axis + 1));
+    const inner = numel(x.shape.slice(axis + 1));
     let i = 0;
     walk3(x.shape, x.strides, x.offset, os, 0, ZERO, 0, (p, q) => {
       const k = Math.floor(i++ / inner) % len;
@@ -294,7 +276,7 @@ export class CpuBackend implements Backend {
   copy(x: View, out: View): void {
     const xs = arr(x.buffer), o = arr(out.buffer);
     if (denseKind(x) === 1 && denseKind(out) === 1) {
-      const n = size(x.shape);
+      const n = numel(x.shape);
       o.set(xs.subarray(x.offset, x.offset + n), out.offset);
       return;
     }
@@ -368,7 +350,7 @@ export class CpuBackend implements Backend {
   gather(x: View, index: View, out: BufferHandle): void {
     const xs = arr(x.buffer), is = arr(index.buffer), o = arr(out);
     const rows = x.shape[0], rest = x.shape.slice(1);
-    const n = index.shape[0], inner = size(rest);
+    const n = index.shape[0], inner = numel(rest);
     for (let r = 0; r < n; r++) {
       const k = is[index.offset + r * (index.strides[0] ?? 0)];
       if (k < 0 || k >= rows) {

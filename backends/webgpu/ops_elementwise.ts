@@ -17,6 +17,7 @@ import type {
 } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
 import type { Binding, GpuContext, Kernel } from "./gpu_context.ts";
+import { numel } from "../layout.ts";
 import { ERROR_BYTES } from "./device_errors.ts";
 import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
 import {
@@ -26,7 +27,6 @@ import {
   coalesce,
   gpuBuffer,
   Meta,
-  numel,
   sameShape,
 } from "./meta.ts";
 import {

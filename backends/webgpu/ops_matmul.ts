@@ -10,7 +10,8 @@ import type { BufferHandle, View } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
 import type { Binding, GpuContext } from "./gpu_context.ts";
 import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
-import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
+import { numel } from "../layout.ts";
+import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import {
   MATMUL_SCALARS,
   matmulSource,
