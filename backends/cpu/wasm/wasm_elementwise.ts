@@ -58,28 +58,26 @@ function map(
   });
   f.localGet(n).i32Const(4).i32Mul().localSet(end);
   f.localGet(n).i32Const(-8).i32And().i32Const(4).i32Mul().localSet(end8);
-  f.block().loop();
-  f.localGet(i).localGet(end8).i32GeU().brIf(1);
-  for (const h of [0, 16]) {
+  f.loopUntil(() => f.localGet(i).localGet(end8).i32GeU(), () => {
+    for (const h of [0, 16]) {
+      f.localGet(out).localGet(i).i32Add();
+      ins.forEach((o, k) => {
+        if (o === "v") f.localGet(k).localGet(i).i32Add().v128Load(h);
+        else f.localGet(splat[k]);
+      });
+      vec(f).v128Store(h);
+    }
+    f.localGet(i).i32Const(32).i32Add().localSet(i);
+  });
+  f.loopUntil(() => f.localGet(i).localGet(end).i32GeU(), () => {
     f.localGet(out).localGet(i).i32Add();
     ins.forEach((o, k) => {
-      if (o === "v") f.localGet(k).localGet(i).i32Add().v128Load(h);
-      else f.localGet(splat[k]);
+      if (o === "v") f.localGet(k).localGet(i).i32Add().f32Load();
+      else f.localGet(k);
     });
-    vec(f).v128Store(h);
-  }
-  f.localGet(i).i32Const(32).i32Add().localSet(i).br(0);
-  f.end().end();
-  f.block().loop();
-  f.localGet(i).localGet(end).i32GeU().brIf(1);
-  f.localGet(out).localGet(i).i32Add();
-  ins.forEach((o, k) => {
-    if (o === "v") f.localGet(k).localGet(i).i32Add().f32Load();
-    else f.localGet(k);
+    sca(f).f32Store();
+    f.localGet(i).i32Const(4).i32Add().localSet(i);
   });
-  sca(f).f32Store();
-  f.localGet(i).i32Const(4).i32Add().localSet(i).br(0);
-  f.end().end();
 }
 
 /** sum(p, n) → f32 with 16 independent partial sums (f32 accumulation). */
@@ -95,31 +93,28 @@ function sum(mb: ModuleBuilder): number {
   f.localGet(n).i32Const(4).i32Mul().localSet(end);
   f.localGet(n).i32Const(-16).i32And().i32Const(4).i32Mul().localSet(end16);
   f.localGet(n).i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end4);
-  f.block().loop();
-  f.localGet(i).localGet(end16).i32GeU().brIf(1);
-  acc.forEach((a, k) => {
-    f.localGet(a).localGet(p).localGet(i).i32Add().v128Load(16 * k);
-    f.f32x4Add().localSet(a);
+  f.loopUntil(() => f.localGet(i).localGet(end16).i32GeU(), () => {
+    acc.forEach((a, k) => {
+      f.localGet(a).localGet(p).localGet(i).i32Add().v128Load(16 * k);
+      f.f32x4Add().localSet(a);
+    });
+    f.localGet(i).i32Const(64).i32Add().localSet(i);
   });
-  f.localGet(i).i32Const(64).i32Add().localSet(i).br(0);
-  f.end().end();
-  f.block().loop();
-  f.localGet(i).localGet(end4).i32GeU().brIf(1);
-  f.localGet(acc[0]).localGet(p).localGet(i).i32Add().v128Load();
-  f.f32x4Add().localSet(acc[0]);
-  f.localGet(i).i32Const(16).i32Add().localSet(i).br(0);
-  f.end().end();
+  f.loopUntil(() => f.localGet(i).localGet(end4).i32GeU(), () => {
+    f.localGet(acc[0]).localGet(p).localGet(i).i32Add().v128Load();
+    f.f32x4Add().localSet(acc[0]);
+    f.localGet(i).i32Const(16).i32Add().localSet(i);
+  });
   f.localGet(acc[0]).localGet(acc[1]).f32x4Add();
   f.localGet(acc[2]).localGet(acc[3]).f32x4Add().f32x4Add().localSet(acc[0]);
   f.localGet(acc[0]).f32x4ExtractLane(0).localGet(acc[0]).f32x4ExtractLane(1);
   f.f32Add();
   f.localGet(acc[0]).f32x4ExtractLane(2).localGet(acc[0]).f32x4ExtractLane(3);
   f.f32Add().f32Add().localSet(s);
-  f.block().loop();
-  f.localGet(i).localGet(end).i32GeU().brIf(1);
-  f.localGet(s).localGet(p).localGet(i).i32Add().f32Load().f32Add().localSet(s);
-  f.localGet(i).i32Const(4).i32Add().localSet(i).br(0);
-  f.end().end();
+  f.loopUntil(() => f.localGet(i).localGet(end).i32GeU(), () => {
+    f.localGet(s).localGet(p).localGet(i).i32Add().f32Load().f32Add().localSet(s);
+    f.localGet(i).i32Const(4).i32Add().localSet(i);
+  });
   f.localGet(s);
   return index;
 }
@@ -128,13 +123,12 @@ function sum(mb: ModuleBuilder): number {
 function rowSum(mb: ModuleBuilder, sumIndex: number) {
   const { f } = mb.func("row_sum", [I32, I32, I32, I32], []);
   const [p, rows, cols, out] = [0, 1, 2, 3];
-  f.block().loop();
-  f.localGet(rows).i32Const(0).i32LeS().brIf(1);
-  f.localGet(out).localGet(p).localGet(cols).call(sumIndex).f32Store();
-  f.localGet(p).localGet(cols).i32Const(4).i32Mul().i32Add().localSet(p);
-  f.localGet(out).i32Const(4).i32Add().localSet(out);
-  f.localGet(rows).i32Const(1).i32Sub().localSet(rows).br(0);
-  f.end().end();
+  f.loopUntil(() => f.localGet(rows).i32Const(0).i32LeS(), () => {
+    f.localGet(out).localGet(p).localGet(cols).call(sumIndex).f32Store();
+    f.localGet(p).localGet(cols).i32Const(4).i32Mul().i32Add().localSet(p);
+    f.localGet(out).i32Const(4).i32Add().localSet(out);
+    f.localGet(rows).i32Const(1).i32Sub().localSet(rows);
+  });
 }
 
 /** col_sum(p, rows, cols, out): out[c] = Σ_r p[r, c] (row by row, f32). */
@@ -144,31 +138,29 @@ function colSum(mb: ModuleBuilder) {
   const j = f.local(I32), end = f.local(I32), end4 = f.local(I32);
   f.localGet(cols).i32Const(4).i32Mul().localSet(end);
   f.localGet(cols).i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end4);
-  f.block().loop(); // zero the output
-  f.localGet(j).localGet(end).i32GeU().brIf(1);
-  f.localGet(out).localGet(j).i32Add().f32Const(0).f32Store();
-  f.localGet(j).i32Const(4).i32Add().localSet(j).br(0);
-  f.end().end();
-  f.block().loop(); // rows
-  f.localGet(rows).i32Const(0).i32LeS().brIf(1);
-  f.i32Const(0).localSet(j);
-  f.block().loop();
-  f.localGet(j).localGet(end4).i32GeU().brIf(1);
-  f.localGet(out).localGet(j).i32Add();
-  f.localGet(out).localGet(j).i32Add().v128Load();
-  f.localGet(p).localGet(j).i32Add().v128Load().f32x4Add().v128Store();
-  f.localGet(j).i32Const(16).i32Add().localSet(j).br(0);
-  f.end().end();
-  f.block().loop();
-  f.localGet(j).localGet(end).i32GeU().brIf(1);
-  f.localGet(out).localGet(j).i32Add();
-  f.localGet(out).localGet(j).i32Add().f32Load();
-  f.localGet(p).localGet(j).i32Add().f32Load().f32Add().f32Store();
-  f.localGet(j).i32Const(4).i32Add().localSet(j).br(0);
-  f.end().end();
-  f.localGet(p).localGet(end).i32Add().localSet(p);
-  f.localGet(rows).i32Const(1).i32Sub().localSet(rows).br(0);
-  f.end().end();
+  // Zero the output.
+  f.loopUntil(() => f.localGet(j).localGet(end).i32GeU(), () => {
+    f.localGet(out).localGet(j).i32Add().f32Const(0).f32Store();
+    f.localGet(j).i32Const(4).i32Add().localSet(j);
+  });
+  // Rows.
+  f.loopUntil(() => f.localGet(rows).i32Const(0).i32LeS(), () => {
+    f.i32Const(0).localSet(j);
+    f.loopUntil(() => f.localGet(j).localGet(end4).i32GeU(), () => {
+      f.localGet(out).localGet(j).i32Add();
+      f.localGet(out).localGet(j).i32Add().v128Load();
+      f.localGet(p).localGet(j).i32Add().v128Load().f32x4Add().v128Store();
+      f.localGet(j).i32Const(16).i32Add().localSet(j);
+    });
+    f.loopUntil(() => f.localGet(j).localGet(end).i32GeU(), () => {
+      f.localGet(out).localGet(j).i32Add();
+      f.localGet(out).localGet(j).i32Add().f32Load();
+      f.localGet(p).localGet(j).i32Add().f32Load().f32Add().f32Store();
+      f.localGet(j).i32Const(4).i32Add().localSet(j);
+    });
+    f.localGet(p).localGet(end).i32Add().localSet(p);
+    f.localGet(rows).i32Const(1).i32Sub().localSet(rows);
+  });
 }
 
 /**
@@ -205,50 +197,49 @@ function adam(mb: ModuleBuilder) {
     const mul = () => vec ? f.f32x4Mul() : f.f32Mul();
     const div = () => vec ? f.f32x4Div() : f.f32Div();
     const sqrt = () => vec ? f.f32x4Sqrt() : f.f32Sqrt();
-    f.block().loop();
-    f.localGet(i).localGet(vec ? end4 : end).i32GeU().brIf(1);
-    ld(G).localSet(g);
-    f.localGet(useWd).if();
-    f.localGet(g).localGet(wd);
-    ld(P);
-    mul();
-    add();
-    f.localSet(g);
-    f.end();
-    f.localGet(M).localGet(i).i32Add();
-    ld(M).localGet(b1);
-    mul();
-    f.localGet(omb1).localGet(g);
-    mul();
-    add();
-    f.localTee(mm);
-    st();
-    f.localGet(V).localGet(i).i32Add();
-    ld(V).localGet(b2);
-    mul();
-    f.localGet(omb2).localGet(g);
-    mul();
-    f.localGet(g);
-    mul();
-    add();
-    f.localTee(vv);
-    st();
-    f.localGet(P).localGet(i).i32Add();
-    ld(P).localGet(decay);
-    mul();
-    f.localGet(negStep).localGet(mm);
-    mul();
-    f.localGet(vv);
-    sqrt();
-    f.localGet(sqrtBc2);
-    div();
-    f.localGet(eps);
-    add();
-    div();
-    add();
-    st();
-    f.localGet(i).i32Const(vec ? 16 : 4).i32Add().localSet(i).br(0);
-    f.end().end();
+    f.loopUntil(() => f.localGet(i).localGet(vec ? end4 : end).i32GeU(), () => {
+      ld(G).localSet(g);
+      f.localGet(useWd).if(() => {
+        f.localGet(g).localGet(wd);
+        ld(P);
+        mul();
+        add();
+        f.localSet(g);
+      });
+      f.localGet(M).localGet(i).i32Add();
+      ld(M).localGet(b1);
+      mul();
+      f.localGet(omb1).localGet(g);
+      mul();
+      add();
+      f.localTee(mm);
+      st();
+      f.localGet(V).localGet(i).i32Add();
+      ld(V).localGet(b2);
+      mul();
+      f.localGet(omb2).localGet(g);
+      mul();
+      f.localGet(g);
+      mul();
+      add();
+      f.localTee(vv);
+      st();
+      f.localGet(P).localGet(i).i32Add();
+      ld(P).localGet(decay);
+      mul();
+      f.localGet(negStep).localGet(mm);
+      mul();
+      f.localGet(vv);
+      sqrt();
+      f.localGet(sqrtBc2);
+      div();
+      f.localGet(eps);
+      add();
+      div();
+      add();
+      st();
+      f.localGet(i).i32Const(vec ? 16 : 4).i32Add().localSet(i);
+    });
   }
 }
 

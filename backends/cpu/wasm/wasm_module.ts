@@ -75,20 +75,20 @@ function microKernel(mb: ModuleBuilder, relaxed: boolean): number {
   const crow = f.local(I32);
 
   // Initialise accumulators from C or with zeros.
-  f.localGet(load).if();
-  f.localGet(c).localSet(crow);
-  for (let r = 0; r < MR; r++) {
-    for (let v = 0; v < NV; v++) {
-      f.localGet(crow).v128Load(16 * v).localSet(acc[r][v]);
+  f.localGet(load).if(() => {
+    f.localGet(c).localSet(crow);
+    for (let r = 0; r < MR; r++) {
+      for (let v = 0; v < NV; v++) {
+        f.localGet(crow).v128Load(16 * v).localSet(acc[r][v]);
+      }
+      addLocal(f, crow, ldc);
     }
-    addLocal(f, crow, ldc);
-  }
-  f.else();
-  f.f32Const(0).f32x4Splat().localSet(acc[0][0]);
-  for (const row of acc) {
-    for (const a of row) if (a !== acc[0][0]) f.localGet(acc[0][0]).localSet(a);
-  }
-  f.end();
+  }, () => {
+    f.f32Const(0).f32x4Splat().localSet(acc[0][0]);
+    for (const row of acc) {
+      for (const a of row) if (a !== acc[0][0]) f.localGet(acc[0][0]).localSet(a);
+    }
+  });
 
   // One k step at constant offset u within the current unrolled group.
   const step = (u: number) => {
@@ -111,26 +111,26 @@ function microKernel(mb: ModuleBuilder, relaxed: boolean): number {
   };
 
   // Unrolled main loop while kc >= UNROLL.
-  f.block();
-  f.localGet(kc).i32Const(UNROLL).i32LtS().brIf(0);
-  f.loop();
-  for (let u = 0; u < UNROLL; u++) step(u);
-  addConst(f, pa, UNROLL * MR * 4);
-  addConst(f, pb, UNROLL * NR * 4);
-  f.localGet(kc).i32Const(UNROLL).i32Sub().localTee(kc);
-  f.i32Const(UNROLL).i32GeS().brIf(0);
-  f.end();
-  f.end();
+  f.block(() => {
+    f.localGet(kc).i32Const(UNROLL).i32LtS().brIf(0);
+    f.loop(() => {
+      for (let u = 0; u < UNROLL; u++) step(u);
+      addConst(f, pa, UNROLL * MR * 4);
+      addConst(f, pb, UNROLL * NR * 4);
+      f.localGet(kc).i32Const(UNROLL).i32Sub().localTee(kc);
+      f.i32Const(UNROLL).i32GeS().brIf(0);
+    });
+  });
   // Remainder.
-  f.block();
-  f.localGet(kc).i32Const(0).i32LeS().brIf(0);
-  f.loop();
-  step(0);
-  addConst(f, pa, MR * 4);
-  addConst(f, pb, NR * 4);
-  f.localGet(kc).i32Const(1).i32Sub().localTee(kc).brIf(0);
-  f.end();
-  f.end();
+  f.block(() => {
+    f.localGet(kc).i32Const(0).i32LeS().brIf(0);
+    f.loop(() => {
+      step(0);
+      addConst(f, pa, MR * 4);
+      addConst(f, pb, NR * 4);
+      f.localGet(kc).i32Const(1).i32Sub().localTee(kc).brIf(0);
+    });
+  });
 
   // Store.
   f.localGet(c).localSet(crow);
@@ -149,22 +149,22 @@ function mergeTile(mb: ModuleBuilder): number {
   const [rows, cols, tile, c, ldc, load] = [0, 1, 2, 3, 4, 5];
   const j = f.local(I32), end = f.local(I32), val = f.local(F32);
   f.localGet(cols).i32Const(4).i32Mul().localSet(end);
-  f.loop();
-  f.i32Const(0).localSet(j);
-  f.loop();
-  f.localGet(tile).localGet(j).i32Add().f32Load().localSet(val);
-  f.localGet(load).if();
-  f.localGet(val).localGet(c).localGet(j).i32Add().f32Load().f32Add();
-  f.localSet(val);
-  f.end();
-  f.localGet(c).localGet(j).i32Add().localGet(val).f32Store();
-  addConst(f, j, 4);
-  f.localGet(j).localGet(end).i32LtS().brIf(0);
-  f.end();
-  addConst(f, tile, NR * 4);
-  addLocal(f, c, ldc);
-  f.localGet(rows).i32Const(1).i32Sub().localTee(rows).brIf(0);
-  f.end();
+  f.loop(() => {
+    f.i32Const(0).localSet(j);
+    f.loop(() => {
+      f.localGet(tile).localGet(j).i32Add().f32Load().localSet(val);
+      f.localGet(load).if(() => {
+        f.localGet(val).localGet(c).localGet(j).i32Add().f32Load().f32Add();
+        f.localSet(val);
+      });
+      f.localGet(c).localGet(j).i32Add().localGet(val).f32Store();
+      addConst(f, j, 4);
+      f.localGet(j).localGet(end).i32LtS().brIf(0);
+    });
+    addConst(f, tile, NR * 4);
+    addLocal(f, c, ldc);
+    f.localGet(rows).i32Const(1).i32Sub().localTee(rows).brIf(0);
+  });
   return index;
 }
 
@@ -183,42 +183,40 @@ function gebp(mb: ModuleBuilder, kernel: number, merge: number) {
   const nrConst = f.local(I32), mrConst = f.local(I32);
   f.i32Const(NR).localSet(nrConst);
   f.i32Const(MR).localSet(mrConst);
-  f.block();
-  f.localGet(nc).i32Const(0).i32LeS().brIf(0);
-  f.localGet(mc).i32Const(0).i32LeS().brIf(0);
-  f.i32Const(0).localSet(j);
-  f.loop(); // over column strips
-  f.localGet(nc).localGet(j).i32Sub().localSet(left);
-  minI32(f, cols, nrConst, left);
-  f.i32Const(0).localSet(i);
-  f.localGet(pa).localSet(paI);
-  f.localGet(c).localSet(cij);
-  f.loop(); // over row strips
-  f.localGet(mc).localGet(i).i32Sub().localSet(left);
-  minI32(f, rows, mrConst, left);
-  f.localGet(rows).i32Const(MR).i32Eq();
-  f.localGet(cols).i32Const(NR).i32Eq().i32And().if();
-  f.localGet(kc).localGet(paI).localGet(pb).localGet(cij).localGet(ldc);
-  f.localGet(load).call(kernel);
-  f.else();
-  f.localGet(kc).localGet(paI).localGet(pb).localGet(tile).i32Const(NR * 4);
-  f.i32Const(0).call(kernel);
-  f.localGet(rows).localGet(cols).localGet(tile).localGet(cij).localGet(ldc);
-  f.localGet(load).call(merge);
-  f.end();
-  addConst(f, i, MR);
-  f.localGet(paI).localGet(kc).i32Const(MR * 4).i32Mul().i32Add().localSet(
-    paI,
-  );
-  f.localGet(cij).localGet(ldc).i32Const(MR).i32Mul().i32Add().localSet(cij);
-  f.localGet(i).localGet(mc).i32LtS().brIf(0);
-  f.end();
-  addConst(f, j, NR);
-  f.localGet(pb).localGet(kc).i32Const(NR * 4).i32Mul().i32Add().localSet(pb);
-  addConst(f, c, NR * 4);
-  f.localGet(j).localGet(nc).i32LtS().brIf(0);
-  f.end();
-  f.end();
+  f.block(() => {
+    f.localGet(nc).i32Const(0).i32LeS().brIf(0);
+    f.localGet(mc).i32Const(0).i32LeS().brIf(0);
+    f.i32Const(0).localSet(j);
+    f.loop(() => { // over column strips
+      f.localGet(nc).localGet(j).i32Sub().localSet(left);
+      minI32(f, cols, nrConst, left);
+      f.i32Const(0).localSet(i);
+      f.localGet(pa).localSet(paI);
+      f.localGet(c).localSet(cij);
+      f.loop(() => { // over row strips
+        f.localGet(mc).localGet(i).i32Sub().localSet(left);
+        minI32(f, rows, mrConst, left);
+        f.localGet(rows).i32Const(MR).i32Eq();
+        f.localGet(cols).i32Const(NR).i32Eq().i32And().if(() => {
+          f.localGet(kc).localGet(paI).localGet(pb).localGet(cij).localGet(ldc);
+          f.localGet(load).call(kernel);
+        }, () => {
+          f.localGet(kc).localGet(paI).localGet(pb).localGet(tile).i32Const(NR * 4);
+          f.i32Const(0).call(kernel);
+          f.localGet(rows).localGet(cols).localGet(tile).localGet(cij).localGet(ldc);
+          f.localGet(load).call(merge);
+        });
+        addConst(f, i, MR);
+        f.localGet(paI).localGet(kc).i32Const(MR * 4).i32Mul().i32Add().localSet(paI);
+        f.localGet(cij).localGet(ldc).i32Const(MR).i32Mul().i32Add().localSet(cij);
+        f.localGet(i).localGet(mc).i32LtS().brIf(0);
+      });
+      addConst(f, j, NR);
+      f.localGet(pb).localGet(kc).i32Const(NR * 4).i32Mul().i32Add().localSet(pb);
+      addConst(f, c, NR * 4);
+      f.localGet(j).localGet(nc).i32LtS().brIf(0);
+    });
+  });
 }
 
 /** Locals shared by {@link contiguousStrip} and {@link transposedStrip}. */
@@ -253,11 +251,8 @@ function transposedStrip(f: FuncBuilder, w: number, kc: number, x: StripLocals) 
   };
   const shuf = (a: number, b: number, lanes: number[]) =>
     f.localGet(a).localGet(b).f32x4Shuffle(lanes);
-  f.localGet(kc).i32Const(2).i32ShrU().localSet(k); // kc / 4
-  f.block();
-  f.localGet(k).i32Eqz().brIf(0);
-  f.loop();
-  for (let g = 0; g < w; g += 4) {
+  /** Transposes lanes g..g+3 (or g..g+1) of 4 k steps into place. */
+  const group = (g: number) => {
     const rows = Math.min(4, w - g);
     for (let r = 0; r < rows; r++) load(g + r, v[r]);
     if (rows === 4) {
@@ -284,27 +279,32 @@ function transposedStrip(f: FuncBuilder, w: number, kc: number, x: StripLocals) 
         f.v128Store64Lane(kk % 2, kk * rowStride + 4 * g);
       }
     }
-  }
-  addConst(f, p, 16);
-  addConst(f, d, 4 * rowStride);
-  f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
-  f.end();
-  f.end();
+  };
+  f.localGet(kc).i32Const(2).i32ShrU().localSet(k); // kc / 4
+  f.block(() => {
+    f.localGet(k).i32Eqz().brIf(0);
+    f.loop(() => {
+      for (let g = 0; g < w; g += 4) group(g);
+      addConst(f, p, 16);
+      addConst(f, d, 4 * rowStride);
+      f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
+    });
+  });
   // k tail.
   f.localGet(kc).i32Const(3).i32And().localSet(k);
-  f.block();
-  f.localGet(k).i32Eqz().brIf(0);
-  f.loop();
-  for (let r = 0; r < w; r++) {
-    f.localGet(d).localGet(p);
-    if (r > 0) f.localGet(offs[r]).i32Add();
-    f.f32Load().f32Store(4 * r);
-  }
-  addConst(f, p, 4);
-  addConst(f, d, rowStride);
-  f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
-  f.end();
-  f.end();
+  f.block(() => {
+    f.localGet(k).i32Eqz().brIf(0);
+    f.loop(() => {
+      for (let r = 0; r < w; r++) {
+        f.localGet(d).localGet(p);
+        if (r > 0) f.localGet(offs[r]).i32Add();
+        f.f32Load().f32Store(4 * r);
+      }
+      addConst(f, p, 4);
+      addConst(f, d, rowStride);
+      f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
+    });
+  });
 }
 
 /**
@@ -321,15 +321,15 @@ function contiguousStrip(
 ) {
   const { p, d, k } = x;
   f.localGet(kc).localSet(k);
-  f.loop();
-  for (let o = 0; o + 4 <= w; o += 4) {
-    f.localGet(d).localGet(p).v128Load(4 * o).v128Store(4 * o);
-  }
-  if (w % 4) f.localGet(d).localGet(p).i64Load(4 * (w - 2)).i64Store(4 * (w - 2));
-  addLocal(f, p, sK);
-  addConst(f, d, w * 4);
-  f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
-  f.end();
+  f.loop(() => {
+    for (let o = 0; o + 4 <= w; o += 4) {
+      f.localGet(d).localGet(p).v128Load(4 * o).v128Store(4 * o);
+    }
+    if (w % 4) f.localGet(d).localGet(p).i64Load(4 * (w - 2)).i64Store(4 * (w - 2));
+    addLocal(f, p, sK);
+    addConst(f, d, w * 4);
+    f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
+  });
 }
 
 /**
@@ -356,60 +356,68 @@ function pack(mb: ModuleBuilder) {
   for (let r = 2; r < NR; r++) {
     f.localGet(offs[r - 1]).localGet(sMN).i32Add().localSet(offs[r]);
   }
-  f.block();
-  f.localGet(mn).i32Const(0).i32LeS().brIf(0);
-  f.localGet(kc).i32Const(0).i32LeS().brIf(0);
-  f.loop(); // strips
-  f.localGet(mn).localGet(s).i32Sub().localSet(left);
-  minI32(f, lanes, W, left);
-  f.localGet(src).localGet(s).localGet(sMN).i32Mul().i32Add().localSet(p);
-  f.localGet(dst).localSet(d);
-  // Full strips: vector copies when the lanes are contiguous, register
-  // transposes when k is; one specialised body per constant width.
-  for (const w of [NR, MR]) {
-    f.localGet(lanes).i32Const(w).i32Eq();
-    f.localGet(W).i32Const(w).i32Eq().i32And();
-    f.localGet(sMN).i32Const(4).i32Eq().i32And().if();
-    contiguousStrip(f, w, kc, sK, strip);
-    f.else();
-    f.localGet(lanes).i32Const(w).i32Eq();
-    f.localGet(W).i32Const(w).i32Eq().i32And();
-    f.localGet(sK).i32Const(4).i32Eq().i32And().if();
-    transposedStrip(f, w, kc, strip);
-    f.else();
-  }
   // Generic path: one lane at a time (edge strips, other strides).
-  f.i32Const(0).localSet(l);
-  f.loop();
-  f.localGet(dst).localGet(l).i32Const(4).i32Mul().i32Add().localSet(d);
-  f.localGet(kc).localSet(k);
-  f.localGet(l).localGet(lanes).i32LtS().if();
-  f.localGet(src).localGet(s).localGet(l).i32Add().localGet(sMN).i32Mul();
-  f.i32Add().localSet(p);
-  f.loop();
-  f.localGet(d).localGet(p).f32Load().f32Store();
-  addLocal(f, p, sK);
-  addLocal(f, d, wBytes);
-  f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
-  f.end();
-  f.else();
-  f.loop();
-  f.localGet(d).f32Const(0).f32Store();
-  addLocal(f, d, wBytes);
-  f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
-  f.end();
-  f.end();
-  addConst(f, l, 1);
-  f.localGet(l).localGet(W).i32LtS().brIf(0);
-  f.end();
-  for (let i = 0; i < 4; i++) f.end();
-  f.localGet(dst).localGet(wBytes).localGet(kc).i32Mul().i32Add().localSet(
-    dst,
+  const generic = () => {
+    f.i32Const(0).localSet(l);
+    f.loop(() => {
+      f.localGet(dst).localGet(l).i32Const(4).i32Mul().i32Add().localSet(d);
+      f.localGet(kc).localSet(k);
+      f.localGet(l).localGet(lanes).i32LtS().if(() => {
+        f.localGet(src).localGet(s).localGet(l).i32Add().localGet(sMN).i32Mul();
+        f.i32Add().localSet(p);
+        f.loop(() => {
+          f.localGet(d).localGet(p).f32Load().f32Store();
+          addLocal(f, p, sK);
+          addLocal(f, d, wBytes);
+          f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
+        });
+      }, () => {
+        f.loop(() => {
+          f.localGet(d).f32Const(0).f32Store();
+          addLocal(f, d, wBytes);
+          f.localGet(k).i32Const(1).i32Sub().localTee(k).brIf(0);
+        });
+      });
+      addConst(f, l, 1);
+      f.localGet(l).localGet(W).i32LtS().brIf(0);
+    });
+  };
+  // Full strips: vector copies when the lanes are contiguous, register
+  // transposes when k is; one specialised body per constant width, tried
+  // in turn (an if/else chain ending in the generic path).
+  const fullStrip = (
+    w: number,
+    stride: number,
+    body: () => void,
+    next: () => void,
+  ) =>
+  () => {
+    f.localGet(lanes).i32Const(w).i32Eq();
+    f.localGet(W).i32Const(w).i32Eq().i32And();
+    f.localGet(stride).i32Const(4).i32Eq().i32And().if(body, next);
+  };
+  const paths = [NR, MR].flatMap((w) => [
+    { w, stride: sMN, body: () => contiguousStrip(f, w, kc, sK, strip) },
+    { w, stride: sK, body: () => transposedStrip(f, w, kc, strip) },
+  ]);
+  const oneStrip = paths.reduceRight<() => void>(
+    (next, { w, stride, body }) => fullStrip(w, stride, body, next),
+    generic,
   );
-  f.localGet(s).localGet(W).i32Add().localTee(s);
-  f.localGet(mn).i32LtS().brIf(0);
-  f.end();
-  f.end();
+  f.block(() => {
+    f.localGet(mn).i32Const(0).i32LeS().brIf(0);
+    f.localGet(kc).i32Const(0).i32LeS().brIf(0);
+    f.loop(() => { // strips
+      f.localGet(mn).localGet(s).i32Sub().localSet(left);
+      minI32(f, lanes, W, left);
+      f.localGet(src).localGet(s).localGet(sMN).i32Mul().i32Add().localSet(p);
+      f.localGet(dst).localSet(d);
+      oneStrip();
+      f.localGet(dst).localGet(wBytes).localGet(kc).i32Mul().i32Add().localSet(dst);
+      f.localGet(s).localGet(W).i32Add().localTee(s);
+      f.localGet(mn).i32LtS().brIf(0);
+    });
+  });
 }
 
 /** Builds the complete kernel module. */
