@@ -5,14 +5,8 @@
  * @module
  */
 
-import { MR, NR } from "./wasm_module.ts";
+import { KC, MC, MR, NC, NR } from "./blocking.ts";
 
-/** Depth of a packed block (B micro-panel KC×NR×4 = 8 KiB stays in L1). */
-export const KC = 256;
-/** Rows of a packed A block (MC×KC×4 ≈ 120 KiB stays in L2). */
-export const MC = 120;
-/** Columns of a packed B block. */
-export const NC = 2048;
 /** Scratch bytes one thread needs: packed A, packed B, one edge tile. */
 export const SCRATCH_BYTES: number = (MC * KC + KC * NC + MR * NR) * 4 + 256;
 

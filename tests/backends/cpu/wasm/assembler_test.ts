@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { I32, ModuleBuilder } from "../../../../backends/cpu/wasm/assembler.ts";
+import { I32 } from "../../../../backends/cpu/wasm/assembler.ts";
+import { ModuleBuilder } from "../../../../backends/cpu/wasm/module_builder.ts";
 
 Deno.test("assembler: block/loop/if close themselves and nest into a valid module", () => {
   const mb = new ModuleBuilder();

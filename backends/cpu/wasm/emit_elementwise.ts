@@ -7,7 +7,8 @@
  * @module
  */
 
-import { F32, type FuncBuilder, I32, type ModuleBuilder, V128 } from "./assembler.ts";
+import { F32, type FuncBuilder, I32, V128 } from "./assembler.ts";
+import type { ModuleBuilder } from "./module_builder.ts";
 
 /** Binary operators, in the order of their f32x4 / f32 opcodes. */
 export const BINARY_OPS = ["add", "sub", "mul", "div", "max", "min"] as const;
