@@ -55,8 +55,7 @@ export type UnaryOp =
   | "sigmoid"
   | "gelu"
   | "geluGrad"
-  | "sign"
-  | "erf";
+  | "sign";
 
 /** Elementwise functions of two arguments. Comparisons give 1 or 0. */
 export type BinaryOp =
@@ -65,8 +64,6 @@ export type BinaryOp =
   | "mul"
   | "div"
   | "pow"
-  | "max"
-  | "min"
   | "eq"
   | "lt"
   | "gt";

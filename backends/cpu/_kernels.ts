@@ -5,7 +5,7 @@
  * @module
  */
 import type { BinaryOp, TypedArray, UnaryOp, View } from "../backend.ts";
-import { erf, gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
+import { gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
 import { isContiguous, numel } from "../layout.ts";
 
 type Fn1 = (x: number) => number;
@@ -24,18 +24,15 @@ export const UNARY: Record<UnaryOp, Fn1> = {
   gelu,
   geluGrad,
   sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
-  erf,
 };
 
-/** Scalar form of every binary op; NaN propagates through max/min. */
+/** Scalar form of every binary op. */
 export const BINARY: Record<BinaryOp, Fn2> = {
   add: (x, y) => x + y,
   sub: (x, y) => x - y,
   mul: (x, y) => x * y,
   div: (x, y) => x / y,
   pow: Math.pow,
-  max: (x, y) => (x > y || x !== x ? x : y),
-  min: (x, y) => (x < y || x !== x ? x : y),
   // `+(x > y)` compiles branch-free: a data-dependent ?: mispredicts.
   eq: (x, y) => +(x === y),
   lt: (x, y) => +(x < y),
@@ -130,12 +127,6 @@ export function binaryDense(
       return true;
     case "eq":
       for (let i = 0; i < n; i++) o[i] = +(a[oa + i * sa] === b[ob + i * sb]);
-      return true;
-    case "max":
-      for (let i = 0; i < n; i++) {
-        const x = a[oa + i * sa], y = b[ob + i * sb];
-        o[i] = x > y || x !== x ? x : y;
-      }
       return true;
   }
   return false;

@@ -8,6 +8,7 @@
  */
 import type { AdamArgs, BinaryOp, ReduceOp, TypedArray, UnaryOp, View } from "../backend.ts";
 import * as K from "./wasm/kernels.ts";
+import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./wasm/exports.ts";
 import { denseKind } from "./_kernels.ts";
 import { numel } from "../layout.ts";
 
@@ -35,8 +36,8 @@ function ptr(a: TypedArray, i: number): number {
   return a.byteOffset + i * 4;
 }
 
-const SIMD_BINARY: ReadonlySet<string> = new Set(["add", "sub", "mul", "div", "max", "min"]);
-const SIMD_UNARY: ReadonlySet<string> = new Set(["relu", "neg", "abs"]);
+const SIMD_BINARY: ReadonlySet<string> = new Set(WASM_BINARY_OPS);
+const SIMD_UNARY: ReadonlySet<string> = new Set(WASM_UNARY_OPS);
 /** Below this many elements the call overhead beats the SIMD gain. */
 const MIN_ELEMS = 64;
 

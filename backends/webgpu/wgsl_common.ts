@@ -184,14 +184,6 @@ fn erfc_large(x: f32) -> f32 {
   return exp_neg_sq(x) * p * u;
 }
 
-fn erf_(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  let a = abs(x);
-  if (a < 1.0) { return erf_small(x); }
-  let r = 1.0 - erfc_large(a);
-  return select(r, -r, x < 0.0);
-}
-
 fn erfc_(x: f32) -> f32 {
   if (is_nan(x)) { return x; }
   let a = abs(x);

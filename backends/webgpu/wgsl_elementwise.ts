@@ -34,7 +34,6 @@ const FLOAT_UNARY: Record<UnaryOp, string> = {
   gelu: "gelu_(x)",
   geluGrad: "gelu_grad(x)",
   sign: "sign_f(x)",
-  erf: "erf_(x)",
 };
 
 const INT_UNARY: Partial<Record<UnaryOp, string>> = {
@@ -77,10 +76,6 @@ function floatBinary(op: BinaryOp): string {
       return "a / b";
     case "pow":
       return "pow_f(a, b)";
-    case "max":
-      return "select(max(a, b), nan_(), is_nan(a) || is_nan(b))";
-    case "min":
-      return "select(min(a, b), nan_(), is_nan(a) || is_nan(b))";
     case "eq":
       return "select(0.0, 1.0, a == b)";
     case "lt":
@@ -103,10 +98,6 @@ function intBinary(op: BinaryOp): string {
       return "select(a / select(b, 1, b == 0), 0, b == 0)";
     case "pow":
       return "pow_i(a, b)";
-    case "max":
-      return "max(a, b)";
-    case "min":
-      return "min(a, b)";
     case "eq":
       return "select(0, 1, a == b)";
     case "lt":

@@ -266,8 +266,6 @@ export class FuncBuilder {
   f32Mul = (): this => this.op(0x94);
   /** `f32.div`. */
   f32Div = (): this => this.op(0x95);
-  /** `f32.min`. */
-  f32Min = (): this => this.op(0x96);
   /** `f32.max`. */
   f32Max = (): this => this.op(0x97);
   /** `f32.neg`. */
@@ -302,8 +300,6 @@ export class FuncBuilder {
   f32x4Mul = (): this => this.simd(0xe6);
   /** `f32x4.div`. */
   f32x4Div = (): this => this.simd(0xe7);
-  /** `f32x4.min` (NaN-propagating, like `Math.min`). */
-  f32x4Min = (): this => this.simd(0xe8);
   /** `f32x4.max` (NaN-propagating, like `Math.max`). */
   f32x4Max = (): this => this.simd(0xe9);
   /**

@@ -9,28 +9,36 @@
 
 import { F32, type FuncBuilder, I32, V128 } from "./assembler.ts";
 import type { ModuleBuilder } from "./module_builder.ts";
-
-/** Binary operators, in the order of their f32x4 / f32 opcodes. */
-export const BINARY_OPS = ["add", "sub", "mul", "div", "max", "min"] as const;
-/** Unary operators. */
-export const UNARY_OPS = ["relu", "neg", "abs"] as const;
+import {
+  BINARY_FORMS,
+  type MapForm,
+  mapKernelName,
+  WASM_BINARY_OPS,
+  WASM_UNARY_OPS,
+  type WasmBinaryOp,
+  type WasmUnaryOp,
+} from "./exports.ts";
 
 type Vec = (f: FuncBuilder) => FuncBuilder;
-const VEC_BIN: Record<string, Vec> = {
-  add: (f) => f.f32x4Add(),
-  sub: (f) => f.f32x4Sub(),
-  mul: (f) => f.f32x4Mul(),
-  div: (f) => f.f32x4Div(),
-  max: (f) => f.f32x4Max(),
-  min: (f) => f.f32x4Min(),
+/** The f32x4 and f32 instruction of each op, keyed by the op lists. */
+const BINARY: Record<WasmBinaryOp, [vec: Vec, sca: Vec]> = {
+  add: [(f) => f.f32x4Add(), (f) => f.f32Add()],
+  sub: [(f) => f.f32x4Sub(), (f) => f.f32Sub()],
+  mul: [(f) => f.f32x4Mul(), (f) => f.f32Mul()],
+  div: [(f) => f.f32x4Div(), (f) => f.f32Div()],
 };
-const SCA_BIN: Record<string, Vec> = {
-  add: (f) => f.f32Add(),
-  sub: (f) => f.f32Sub(),
-  mul: (f) => f.f32Mul(),
-  div: (f) => f.f32Div(),
-  max: (f) => f.f32Max(),
-  min: (f) => f.f32Min(),
+const UNARY: Record<WasmUnaryOp, [vec: Vec, sca: Vec]> = {
+  // max(x, 0) keeps NaN (both max instructions propagate it), as PyTorch.
+  relu: [(f) => f.f32Const(0).f32x4Splat().f32x4Max(), (f) => f.f32Const(0).f32Max()],
+  neg: [(f) => f.f32x4Neg(), (f) => f.f32Neg()],
+  abs: [(f) => f.f32x4Abs(), (f) => f.f32Abs()],
+};
+/** Operand kinds of each form: "v" a pointer, "s" an f32 scalar. */
+const OPERANDS: Record<MapForm, ("v" | "s")[]> = {
+  vv: ["v", "v"],
+  vs: ["v", "s"],
+  sv: ["s", "v"],
+  v: ["v"],
 };
 
 /**
@@ -246,16 +254,12 @@ function adam(mb: ModuleBuilder) {
 
 /** Adds every non-GEMM kernel to the module. */
 export function addElementwise(mb: ModuleBuilder): void {
-  for (const op of BINARY_OPS) {
-    map(mb, `${op}_vv`, ["v", "v"], VEC_BIN[op], SCA_BIN[op]);
-    map(mb, `${op}_vs`, ["v", "s"], VEC_BIN[op], SCA_BIN[op]);
-    map(mb, `${op}_sv`, ["s", "v"], VEC_BIN[op], SCA_BIN[op]);
+  for (const op of WASM_BINARY_OPS) {
+    for (const form of BINARY_FORMS) {
+      map(mb, mapKernelName(op, form), OPERANDS[form], ...BINARY[op]);
+    }
   }
-  map(mb, "relu", ["v"], (f) => {
-    return f.f32Const(0).f32x4Splat().f32x4Max();
-  }, (f) => f.f32Const(0).f32Max());
-  map(mb, "neg", ["v"], (f) => f.f32x4Neg(), (f) => f.f32Neg());
-  map(mb, "abs", ["v"], (f) => f.f32x4Abs(), (f) => f.f32Abs());
+  for (const op of WASM_UNARY_OPS) map(mb, mapKernelName(op, "v"), OPERANDS.v, ...UNARY[op]);
   const s = sum(mb);
   rowSum(mb, s);
   colSum(mb);

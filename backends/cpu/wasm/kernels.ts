@@ -14,7 +14,6 @@
 
 import {
   chunkSize,
-  type GemmExports,
   NEXT_CHUNK,
   NEXT_PACK,
   PACKED,
@@ -26,7 +25,14 @@ import {
 import { MAX_HEAP_BYTES, WasmHeap } from "./heap.ts";
 import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, OP_SUM, SUM_SLOT, ThreadPool } from "./threads.ts";
 import { blockSum, SUM_BLOCK } from "./block_sum.ts";
-import { buildKernelModule, detectRelaxedSimd, detectSimd } from "./wasm_module.ts";
+import { detectRelaxedSimd, detectSimd, instantiateKernels } from "./wasm_module.ts";
+import {
+  type KernelExports,
+  MAP_KERNELS,
+  mapKernelName,
+  type WasmBinaryOp,
+  type WasmUnaryOp,
+} from "./exports.ts";
 
 /** True when WebAssembly SIMD works here (else use the scalar fallback). */
 export const wasmSimdAvailable: boolean = typeof WebAssembly === "object" &&
@@ -35,27 +41,18 @@ export const wasmSimdAvailable: boolean = typeof WebAssembly === "object" &&
 export const relaxedSimdUsed: boolean = wasmSimdAvailable &&
   detectRelaxedSimd();
 
-/** Binary elementwise operators. */
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
-/** Unary elementwise operators. */
-export type UnaryOp = "relu" | "neg" | "abs";
+/** Binary elementwise operators with a kernel. */
+export type BinaryOp = WasmBinaryOp;
+/** Unary elementwise operators with a kernel. */
+export type UnaryOp = WasmUnaryOp;
 
 type Fn = (...args: number[]) => number;
-type Exports = GemmExports & Record<string, Fn>;
+type Exports = KernelExports & Record<string, Fn>;
 
 const heap: WasmHeap | null = wasmSimdAvailable ? new WasmHeap() : null;
-let ex: Exports | null = null;
-let names: string[] = [];
-if (heap) {
-  const module = new WebAssembly.Module(
-    buildKernelModule(relaxedSimdUsed) as BufferSource,
-  );
-  const inst = new WebAssembly.Instance(module, {
-    env: { memory: heap.memory },
-  });
-  ex = inst.exports as unknown as Exports;
-  names = Object.keys(ex);
-}
+const ex: Exports | null = heap
+  ? instantiateKernels(heap.memory, relaxedSimdUsed) as Exports
+  : null;
 const mainScratch = heap ? heap.alloc(SCRATCH_BYTES) : 0;
 const pool = heap ? new ThreadPool(heap.memory) : null;
 let workerScratch = 0;
@@ -271,7 +268,7 @@ function map(
   if (!useWorker(n > SPLIT_ELEMS)) return call(x, y, out, n);
   const h = (n >> 5) << 4; // half, a multiple of 16 elements
   const o = h * 4;
-  setInts([names.indexOf(name), kind, x + o, y + o, out + o, n - h]);
+  setInts([MAP_KERNELS.indexOf(name), kind, x + o, y + o, out + o, n - h]);
   pool!.f64[0] = s;
   pool!.post(OP_MAP);
   call(x, y, out, h);
@@ -287,7 +284,7 @@ export function binaryVV(
   out: number,
   n: number,
 ): void {
-  map(`${op}_vv`, 0, a, 0, b, out, n);
+  map(mapKernelName(op, "vv"), 0, a, 0, b, out, n);
 }
 
 /** out[i] = a[i] op s. */
@@ -298,7 +295,7 @@ export function binaryVS(
   out: number,
   n: number,
 ): void {
-  map(`${op}_vs`, 1, a, s, 0, out, n);
+  map(mapKernelName(op, "vs"), 1, a, s, 0, out, n);
 }
 
 /** out[i] = s op b[i]. */
@@ -309,12 +306,12 @@ export function binarySV(
   out: number,
   n: number,
 ): void {
-  map(`${op}_sv`, 2, 0, s, b, out, n);
+  map(mapKernelName(op, "sv"), 2, 0, s, b, out, n);
 }
 
 /** out[i] = op(a[i]); relu is max(x, 0) (NaN stays NaN). */
 export function unary(op: UnaryOp, a: number, out: number, n: number): void {
-  map(op, 3, a, 0, 0, out, n);
+  map(mapKernelName(op, "v"), 3, a, 0, 0, out, n);
 }
 
 /**

@@ -14,6 +14,7 @@ import { checkBlocking } from "./blocking.ts";
 import { gebp, mergeTile, microKernel } from "./emit_gemm.ts";
 import { pack } from "./emit_pack.ts";
 import { addElementwise } from "./emit_elementwise.ts";
+import type { KernelExports } from "./exports.ts";
 
 /** Whether this engine validates a module using `f32x4.relaxed_madd`. */
 export function detectRelaxedSimd(): boolean {
@@ -50,4 +51,14 @@ export function buildKernelModule(relaxed: boolean): Uint8Array {
   pack(mb);
   addElementwise(mb);
   return mb.emit();
+}
+
+/**
+ * Builds the module (with or without relaxed SIMD's fused multiply-add in
+ * the micro-kernel) and instantiates it over `memory`.
+ */
+export function instantiateKernels(memory: WebAssembly.Memory, relaxed: boolean): KernelExports {
+  const module = new WebAssembly.Module(buildKernelModule(relaxed) as BufferSource);
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return instance.exports as unknown as KernelExports;
 }

@@ -6,7 +6,8 @@
  */
 
 import { sgemmParallelPart } from "./gemm.ts";
-import { buildKernelModule } from "./wasm_module.ts";
+import { instantiateKernels } from "./wasm_module.ts";
+import { mapKernel } from "./exports.ts";
 import {
   ARGS,
   CLAIM,
@@ -33,14 +34,10 @@ type Fn = (...args: number[]) => unknown;
 
 async function serve(init: WorkerInit): Promise<void> {
   const { memory, scratch } = init;
-  const module = new WebAssembly.Module(
-    buildKernelModule(init.relaxed) as BufferSource,
-  );
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const ex = instance.exports as unknown as Record<string, Fn>;
+  const kernels = instantiateKernels(memory, init.relaxed);
+  const ex = kernels as unknown as Record<string, Fn>;
   const ctrl = new Int32Array(memory.buffer, CTRL_PTR, ARGS + N_INT_ARGS);
   const f64 = new Float64Array(memory.buffer, CTRL_PTR + F64_OFFSET, 16);
-  const names = Object.keys(ex);
   Atomics.store(ctrl, READY, 1);
   Atomics.notify(ctrl, READY); // the caller blocks in Atomics.wait for this
   let last = Atomics.load(ctrl, SEQ);
@@ -92,7 +89,7 @@ async function serve(init: WorkerInit): Promise<void> {
         });
       } else if (op === OP_MAP) {
         // args: name index, then up to 4 ints; floats: scalar operand.
-        const fn = ex[names[a(0)]];
+        const fn = mapKernel(kernels, a(0));
         const kind = a(1); // 0: (v,v) 1: (v,s) 2: (s,v) 3: unary
         if (kind === 0) fn(a(2), a(3), a(4), a(5));
         else if (kind === 1) fn(a(2), f64[0], a(4), a(5));

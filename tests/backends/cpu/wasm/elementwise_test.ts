@@ -8,8 +8,6 @@ const BIN: Record<BinaryOp, (x: number, y: number) => number> = {
   sub: (x, y) => f(x - y),
   mul: (x, y) => f(x * y),
   div: (x, y) => f(x / y),
-  max: Math.max,
-  min: Math.min,
 };
 const SIZES = [0, 1, 3, 17, 1023];
 
