@@ -5,12 +5,11 @@
  * @module
  */
 import type { AdamArgs, View } from "../backend.ts";
-import { matmulScalar } from "./_kernels.ts";
+import { gemmScalar } from "./_kernels.ts";
+import { type GemmCall, type GemmOutput, operandOf } from "./gemm_call.ts";
 import { numel } from "../layout.ts";
 
-let scratch = new Float32Array(0);
-
-/** out[M,N] = x[M,K]·W[N,K]ᵀ + b[N]. */
+/** out[M,N] = x[M,K]·W[N,K]ᵀ + b[N] (the product rounded, then the bias added). */
 export function linearScalar(
   x: View,
   w: View,
@@ -18,24 +17,15 @@ export function linearScalar(
   out: Float32Array,
 ): void {
   const [M, K] = x.shape, N = w.shape[0];
-  if (scratch.length < K * N) scratch = new Float32Array(K * N);
-  matmulScalar(
+  gemmScalar({
     M,
     N,
     K,
-    x.buffer as Float32Array,
-    x.offset,
-    x.strides[0],
-    x.strides[1],
-    // Wᵀ is W read with its strides swapped: no transposed copy.
-    w.buffer as Float32Array,
-    w.offset,
-    w.strides[1],
-    w.strides[0],
-    out,
-    0,
-    scratch,
-  );
+    a: operandOf(x),
+    b: operandOf(w, true),
+    c: { data: out, offset: 0, ld: N },
+    accumulate: false,
+  });
   if (!b) return;
   const bs = b.buffer as Float32Array, st = b.strides[0];
   for (let i = 0; i < M; i++) {
@@ -128,12 +118,12 @@ export function crossEntropyRows(
 }
 
 /**
- * The LoRA linear in plain loops: out = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ, down = x·Aᵀ.
- * `gemm(M, N, K, A, rsA, csA, B, rsB, csB, C, accumulate)` is the matmul to
- * use (the SIMD one, or the scalar loops).
+ * The LoRA linear: out = x·Wᵀ + b + s·(x·Aᵀ)·Bᵀ, down = x·Aᵀ, as three
+ * GEMM calls through `gemm` (the SIMD one, or the scalar loops);
+ * `scaledDown` [M, r] is scratch for s·down.
  */
 export function loraLinearWith(
-  gemm: Gemm,
+  gemm: (call: GemmCall) => void,
   x: View,
   w: View,
   b: View | null,
@@ -145,47 +135,21 @@ export function loraLinearWith(
   scaledDown: Float32Array,
 ): void {
   const [M, K] = x.shape, N = w.shape[0], r = a.shape[0];
-  const xs = x.buffer as Float32Array, [rsX, csX] = x.strides;
-  gemm(M, r, K, xs, x.offset, rsX, csX, a, true, down, false);
+  const xa = operandOf(x);
+  gemm({ M, N: r, K, a: xa, b: operandOf(a, true), c: rowMajor(down, r), accumulate: false });
   if (b) {
     const bs = b.buffer as Float32Array, st = b.strides[0];
     for (let j = 0; j < N; j++) out[j] = bs[b.offset + j * st];
     for (let i = 1; i < M; i++) out.copyWithin(i * N, 0, N);
   }
-  gemm(M, N, K, xs, x.offset, rsX, csX, w, true, out, b !== null);
+  const o = rowMajor(out, N);
+  gemm({ M, N, K, a: xa, b: operandOf(w, true), c: o, accumulate: b !== null });
   for (let i = 0; i < M * r; i++) scaledDown[i] = down[i] * scaling;
-  gemm(M, N, r, scaledDown, 0, r, 1, bUp, true, out, true);
+  const sd = { data: scaledDown, offset: 0, rowStride: r, colStride: 1 };
+  gemm({ M, N, K: r, a: sd, b: operandOf(bUp, true), c: o, accumulate: true });
 }
 
-/**
- * C[M,N] (+)= A·op(B) where op(B) is B's view read transposed when
- * `transposeB` (so a weight [N, K] serves as [K, N] without a copy).
- */
-export type Gemm = (
-  M: number,
-  N: number,
-  K: number,
-  a: Float32Array,
-  oa: number,
-  rsA: number,
-  csA: number,
-  b: View,
-  transposeB: boolean,
-  c: Float32Array,
-  accumulate: boolean,
-) => void;
-
-/** The scalar-loop {@link Gemm}. */
-export const gemmScalar: Gemm = (M, N, K, a, oa, rsA, csA, b, tB, c, acc) => {
-  if (scratch.length < K * N) scratch = new Float32Array(K * N);
-  const [r0, r1] = b.strides;
-  const rsB = tB ? r1 : r0, csB = tB ? r0 : r1;
-  const bs = b.buffer as Float32Array;
-  if (!acc) {
-    matmulScalar(M, N, K, a, oa, rsA, csA, bs, b.offset, rsB, csB, c, 0, scratch);
-    return;
-  }
-  const tmp = new Float32Array(M * N);
-  matmulScalar(M, N, K, a, oa, rsA, csA, bs, b.offset, rsB, csB, tmp, 0, scratch);
-  for (let i = 0; i < M * N; i++) c[i] += tmp[i];
-};
+/** A dense row-major output of `cols` columns from element 0. */
+function rowMajor(data: Float32Array, cols: number): GemmOutput<Float32Array> {
+  return { data, offset: 0, ld: cols };
+}

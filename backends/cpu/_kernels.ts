@@ -7,6 +7,7 @@
 import type { BinaryOp, TypedArray, UnaryOp, View } from "../backend.ts";
 import { gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
 import { isContiguous, numel } from "../layout.ts";
+import type { GemmCall } from "./gemm_call.ts";
 
 type Fn1 = (x: number) => number;
 type Fn2 = (x: number, y: number) => number;
@@ -132,46 +133,40 @@ export function binaryDense(
   return false;
 }
 
+let packed = new Float32Array(0);
+
 /**
- * o[M×N] (+)= A·B for one matrix, any strides (rsA, csA: row and column
- * step of A; likewise B). B rows are packed once so the inner loop is
- * unit-stride; i-k-j order keeps the output row in cache.
+ * One {@link GemmCall} in plain loops, any strides. B is packed once
+ * (row-major, into a reused scratch) when its columns are not unit-stride,
+ * so the inner loop is; i-k-j order keeps the output row in cache. Each
+ * row accumulates in f64 and is rounded to f32 once; with `accumulate` the
+ * rounded product is added to C (one more f32 rounding, as a separate
+ * add would).
  */
-export function matmulScalar(
-  M: number,
-  N: number,
-  K: number,
-  a: Float32Array,
-  oa: number,
-  rsA: number,
-  csA: number,
-  b: Float32Array,
-  ob: number,
-  rsB: number,
-  csB: number,
-  o: Float32Array,
-  oo: number,
-  packed: Float32Array,
-): void {
-  let bb: Float32Array = b, bo = ob, brs = rsB;
-  if (csB !== 1) {
+export function gemmScalar(call: GemmCall): void {
+  const { M, N, K, a, b, c } = call;
+  let bb = b.data, bo = b.offset, brs = b.rowStride;
+  if (b.colStride !== 1) {
+    if (packed.length < K * N) packed = new Float32Array(K * N);
     for (let k = 0; k < K; k++) {
-      for (let j = 0; j < N; j++) packed[k * N + j] = b[ob + k * rsB + j * csB];
+      for (let j = 0; j < N; j++) packed[k * N + j] = bb[bo + k * brs + j * b.colStride];
     }
     bb = packed;
     bo = 0;
     brs = N;
   }
   const row = new Float64Array(N);
+  const ad = a.data, acs = a.colStride, o = c.data;
   for (let i = 0; i < M; i++) {
     row.fill(0);
-    const ai = oa + i * rsA;
+    const ai = a.offset + i * a.rowStride;
     for (let k = 0; k < K; k++) {
-      const aik = a[ai + k * csA];
+      const aik = ad[ai + k * acs];
       const bk = bo + k * brs;
       for (let j = 0; j < N; j++) row[j] += aik * bb[bk + j];
     }
-    const oi = oo + i * N;
-    for (let j = 0; j < N; j++) o[oi + j] = row[j];
+    const oi = c.offset + i * c.ld;
+    if (call.accumulate) { for (let j = 0; j < N; j++) o[oi + j] += Math.fround(row[j]); }
+    else for (let j = 0; j < N; j++) o[oi + j] = row[j];
   }
 }

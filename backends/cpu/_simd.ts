@@ -11,6 +11,7 @@ import * as K from "./wasm/kernels.ts";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./wasm/exports.ts";
 import { denseKind } from "./_kernels.ts";
 import { numel } from "../layout.ts";
+import type { GemmCall } from "./gemm_call.ts";
 
 /** True when this engine runs the SIMD kernels. */
 export const simdAvailable: boolean = K.wasmSimdAvailable;
@@ -99,25 +100,19 @@ export function tryReduce(
   return false;
 }
 
-/** One float32 GEMM on heap views: out[M,N] (+)= A·B with any strides. */
-export function gemm(
-  M: number,
-  N: number,
-  K_: number,
-  a: Float32Array,
-  oa: number,
-  rsA: number,
-  csA: number,
-  b: Float32Array,
-  ob: number,
-  rsB: number,
-  csB: number,
-  out: Float32Array,
-  oo: number,
-  accumulate: boolean,
-): boolean {
-  if (!inHeap(a) || !inHeap(b) || !inHeap(out)) return false;
-  K.sgemm(M, N, K_, ptr(a, oa), rsA, csA, ptr(b, ob), rsB, csB, ptr(out, oo), N, accumulate);
+/**
+ * One {@link GemmCall} on the Wasm kernels when all three arrays live in
+ * the heap (as the same call over their byte addresses).
+ */
+export function tryGemm(call: GemmCall): boolean {
+  const { a, b, c } = call;
+  if (!inHeap(a.data) || !inHeap(b.data) || !inHeap(c.data)) return false;
+  K.sgemm({
+    ...call,
+    a: { ...a, data: a.data.byteOffset },
+    b: { ...b, data: b.data.byteOffset },
+    c: { ...c, data: c.data.byteOffset },
+  });
   return true;
 }
 

@@ -17,12 +17,10 @@ import type {
   UnaryOp,
   View,
 } from "../backend.ts";
-import { BINARY, binaryDense, denseKind, INT_MUL, matmulScalar, UNARY, walk3 } from "./_kernels.ts";
+import { BINARY, binaryDense, denseKind, gemmScalar, INT_MUL, UNARY, walk3 } from "./_kernels.ts";
 import {
   adamScalar,
   crossEntropyRows,
-  type Gemm,
-  gemmScalar,
   linearScalar,
   logSoftmaxRows,
   loraLinearWith,
@@ -31,6 +29,7 @@ import {
 import * as simd from "./_simd.ts";
 import { checkAllocSize } from "../alloc_size.ts";
 import { contiguousStrides, numel } from "../layout.ts";
+import { type GemmCall, operandOf } from "./gemm_call.ts";
 
 /** Elements one CPU buffer may hold: 4 GiB of float32, the Wasm heap's span. */
 const MAX_ELEMENTS = 2 ** 30;
@@ -50,6 +49,11 @@ function arr(b: BufferHandle): TypedArray {
   return b as TypedArray;
 }
 
+/** A GEMM on the Wasm kernels (heap buffers), the scalar loops otherwise. */
+function gemmSimd(call: GemmCall): void {
+  if (!simd.tryGemm(call)) gemmScalar(call);
+}
+
 /** The CPU backend on TypedArrays. */
 export class CpuBackend implements Backend {
   /** The name it is registered under. */
@@ -60,7 +64,6 @@ export class CpuBackend implements Backend {
   readonly simd: boolean;
   #buffers = 0;
   #bytes = 0;
-  #scratch = new Float32Array(0);
 
   /**
    * Makes a CPU backend.
@@ -79,7 +82,7 @@ export class CpuBackend implements Backend {
       loraLinear: (x, w, b, a, bUp, s, out, down) => {
         const M = x.shape[0], r = a.shape[0];
         const tmp = this.alloc(M * r, "float32") as Float32Array;
-        const gemm = this.simd ? this.#gemmSimd : gemmScalar;
+        const gemm = this.simd ? gemmSimd : gemmScalar;
         loraLinearWith(
           gemm,
           x,
@@ -292,41 +295,22 @@ export class CpuBackend implements Backend {
     const as = arr(a.buffer) as Float32Array, bs = arr(b.buffer) as Float32Array;
     const rsA = a.strides[nd - 2], csA = a.strides[nd - 1];
     const rsB = b.strides[nd - 2], csB = b.strides[nd - 1];
-    if (this.#scratch.length < K * N) this.#scratch = new Float32Array(K * N);
     let i = 0;
     const one = (pa: number, pb: number) => {
-      const oo = i++ * M * N;
-      if (this.simd && simd.gemm(M, N, K, as, pa, rsA, csA, bs, pb, rsB, csB, o, oo, false)) {
-        return;
-      }
-      matmulScalar(M, N, K, as, pa, rsA, csA, bs, pb, rsB, csB, o, oo, this.#scratch);
+      const call: GemmCall = {
+        M,
+        N,
+        K,
+        a: { data: as, offset: pa, rowStride: rsA, colStride: csA },
+        b: { data: bs, offset: pb, rowStride: rsB, colStride: csB },
+        c: { data: o, offset: i++ * M * N, ld: N },
+        accumulate: false,
+      };
+      if (!(this.simd && simd.tryGemm(call))) gemmScalar(call);
     };
     const bsA = a.strides.slice(0, nd - 2), bsB = b.strides.slice(0, nd - 2);
     walk3(a.shape.slice(0, nd - 2), bsA, a.offset, bsB, b.offset, ZERO, 0, one);
   }
-
-  /** The SIMD {@link Gemm} (heap buffers), scalar loops otherwise. */
-  #gemmSimd: Gemm = (M, N, K, a, oa, rsA, csA, b, tB, c, acc) => {
-    const [r0, r1] = b.strides;
-    const bs = arr(b.buffer) as Float32Array;
-    const done = simd.gemm(
-      M,
-      N,
-      K,
-      a,
-      oa,
-      rsA,
-      csA,
-      bs,
-      b.offset,
-      tB ? r1 : r0,
-      tB ? r0 : r1,
-      c,
-      0,
-      acc,
-    );
-    if (!done) gemmScalar(M, N, K, a, oa, rsA, csA, b, tB, c, acc);
-  };
 
   #linear(x: View, w: View, b: View | null, out: Float32Array): void {
     const [M, K] = x.shape, N = w.shape[0];
@@ -338,11 +322,9 @@ export class CpuBackend implements Backend {
         for (let j = 0; j < N; j++) out[j] = bs[b.offset + j * st];
         for (let i = 1; i < M; i++) out.copyWithin(i * N, 0, N);
       }
-      const xs = arr(x.buffer) as Float32Array, ws = arr(w.buffer) as Float32Array;
-      const [rsX, csX] = x.strides, [rsW, csW] = w.strides;
-      if (simd.gemm(M, N, K, xs, x.offset, rsX, csX, ws, w.offset, csW, rsW, out, 0, b !== null)) {
-        return;
-      }
+      const c = { data: out, offset: 0, ld: N };
+      const call = { M, N, K, a: operandOf(x), b: operandOf(w, true), c, accumulate: b !== null };
+      if (simd.tryGemm(call)) return;
     }
     linearScalar(x, w, b, out);
   }

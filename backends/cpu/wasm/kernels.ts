@@ -23,6 +23,7 @@ import {
   sharedBytes,
 } from "./gemm.ts";
 import { MAX_HEAP_BYTES, WasmHeap } from "./heap.ts";
+import { byteAddress, type HeapGemmCall } from "../gemm_call.ts";
 import { ARGS, OP_ADAM, OP_MAP, OP_SGEMM, OP_SUM, SUM_SLOT, ThreadPool } from "./threads.ts";
 import { blockSum, SUM_BLOCK } from "./block_sum.ts";
 import { detectRelaxedSimd, detectSimd, instantiateKernels } from "./wasm_module.ts";
@@ -175,53 +176,27 @@ function setInts(vals: number[]): void {
 }
 
 /**
- * C[M,N] (+)= A·B. A(i,k) is at `a + (i·rsA + k·csA)·4` bytes, B(k,j) at
- * `b + (k·rsB + j·csB)·4`; C is row-major with leading dimension `ldc`.
- * With `accumulate` false C is overwritten. Calls of more than ~4 MFLOP are
- * shared with the worker: the operand along the smaller of M/N is packed
- * once for both threads, and chunks of the other dimension are handed out
- * dynamically, so a late or descheduled thread just takes fewer chunks.
+ * One {@link HeapGemmCall}: C[M,N] (+)= A·B with operands at byte
+ * addresses in the heap and any element strides. Calls of more than ~4
+ * MFLOP are shared with the worker: the operand along the smaller of M/N
+ * is packed once for both threads, and chunks of the other dimension are
+ * handed out dynamically, so a late or descheduled thread just takes fewer
+ * chunks.
  */
-export function sgemm(
-  M: number,
-  N: number,
-  K: number,
-  a: number,
-  rsA: number,
-  csA: number,
-  b: number,
-  rsB: number,
-  csB: number,
-  c: number,
-  ldc: number,
-  accumulate: boolean,
-): void {
+export function sgemm(call: HeapGemmCall): void {
   const e = need();
+  const { M, N, K } = call;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
-    if (!accumulate) {
-      for (let i = 0; i < M; i++) heap!.f32view(c + i * ldc * 4, N).fill(0);
+    if (!call.accumulate) {
+      const { c } = call;
+      for (let i = 0; i < M; i++) heap!.f32view(byteAddress(c, i * c.ld), N).fill(0);
     }
     return;
   }
   const big = 2 * M * N * K > 4e6 && Math.max(M, N) >= 16;
   if (!useWorker(big)) {
-    sgemmBlocked(
-      e,
-      mainScratch,
-      M,
-      N,
-      K,
-      a,
-      rsA,
-      csA,
-      b,
-      rsB,
-      csB,
-      c,
-      ldc,
-      accumulate,
-    );
+    sgemmBlocked(e, mainScratch, call);
     return;
   }
   const shareA = N >= M;
@@ -230,16 +205,16 @@ export function sgemm(
     free(sharedBuf);
     sharedBuf = heap!.alloc(bytes);
   }
-  const chunk = chunkSize(M, N, shareA);
+  const share = { buffer: sharedBuf, shareA, chunk: chunkSize(M, N, shareA) };
   const ctrl = pool!.ctrl;
   for (const slot of [NEXT_PACK, PACKED, NEXT_CHUNK]) Atomics.store(ctrl, slot, 0);
+  const { a, b, c } = call;
   // deno-fmt-ignore
-  setInts([M, N, K, a, rsA, csA, b, rsB, csB, c, ldc, accumulate ? 1 : 0,
-    sharedBuf, shareA ? 1 : 0, chunk]);
+  setInts([M, N, K, byteAddress(a), a.rowStride, a.colStride, byteAddress(b), b.rowStride,
+    b.colStride, byteAddress(c), c.ld, call.accumulate ? 1 : 0, share.buffer, shareA ? 1 : 0,
+    share.chunk]);
   pool!.post(OP_SGEMM);
-  // deno-fmt-ignore
-  sgemmParallelPart(e, mainScratch, ctrl, { M, N, K, a, rsA, csA, b, rsB,
-    csB, c, ldc, accumulate, shared: sharedBuf, shareA, chunk });
+  sgemmParallelPart(e, mainScratch, ctrl, call, share);
   if (!pool!.tryCancel()) pool!.wait();
 }
 

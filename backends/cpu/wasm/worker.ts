@@ -70,23 +70,17 @@ async function serve(init: WorkerInit): Promise<void> {
     const a = (i: number) => ctrl[ARGS + i];
     try {
       if (op === OP_SGEMM) {
-        sgemmParallelPart(ex as never, scratch, ctrl, {
+        const call = {
           M: a(0),
           N: a(1),
           K: a(2),
-          a: a(3),
-          rsA: a(4),
-          csA: a(5),
-          b: a(6),
-          rsB: a(7),
-          csB: a(8),
-          c: a(9),
-          ldc: a(10),
+          a: { data: a(3), offset: 0, rowStride: a(4), colStride: a(5) },
+          b: { data: a(6), offset: 0, rowStride: a(7), colStride: a(8) },
+          c: { data: a(9), offset: 0, ld: a(10) },
           accumulate: a(11) !== 0,
-          shared: a(12),
-          shareA: a(13) !== 0,
-          chunk: a(14),
-        });
+        };
+        const share = { buffer: a(12), shareA: a(13) !== 0, chunk: a(14) };
+        sgemmParallelPart(kernels, scratch, ctrl, call, share);
       } else if (op === OP_MAP) {
         // args: name index, then up to 4 ints; floats: scalar operand.
         const fn = mapKernel(kernels, a(0));
