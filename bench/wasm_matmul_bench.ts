@@ -5,7 +5,7 @@
  * @module
  */
 
-import * as K from "../backends/cpu/wasm/kernels.ts";
+import * as K from "../backends/cpu/wasm/mod.ts";
 
 /** lowbias32 integer hash (unsigned). */
 function lowbias32(x: number): number {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { AdamArgs, BinaryOp, ReduceOp, TypedArray, UnaryOp, View } from "../backend.ts";
-import * as K from "./wasm/kernels.ts";
+import * as K from "./wasm/mod.ts";
 import { WASM_BINARY_OPS, WASM_UNARY_OPS } from "./wasm/exports.ts";
 import { denseKind } from "./_kernels.ts";
 import { numel } from "../layout.ts";
@@ -127,20 +127,6 @@ export function tryAdam(
 ): boolean {
   const g = grad.buffer as Float32Array;
   if (denseKind(grad) !== 1 || ![p, g, m, v].every(inHeap)) return false;
-  K.adam(
-    ptr(p, 0),
-    ptr(g, grad.offset),
-    ptr(m, 0),
-    ptr(v, 0),
-    n,
-    a.lr,
-    a.beta1,
-    a.beta2,
-    a.eps,
-    a.weightDecay,
-    a.decoupledDecay,
-    a.bias1,
-    a.bias2,
-  );
+  K.adam({ param: ptr(p, 0), grad: ptr(g, grad.offset), m: ptr(m, 0), v: ptr(v, 0) }, n, a);
   return true;
 }

@@ -29,14 +29,30 @@ export function mapKernelName(op: WasmBinaryOp | WasmUnaryOp, form: MapForm): st
   return form === "v" ? op : `${op}_${form}`;
 }
 
+/** One map kernel: its export name and operand form. */
+export interface MapKernelInfo {
+  /** The export name. */
+  readonly name: string;
+  /** How it takes its operands. */
+  readonly form: MapForm;
+}
+
 /**
- * Every map kernel's export name in a fixed order; a thread message names a
- * kernel by its index here.
+ * Every map kernel in a fixed order; a thread message names a kernel by
+ * its index here.
  */
-export const MAP_KERNELS: readonly string[] = [
-  ...WASM_BINARY_OPS.flatMap((op) => BINARY_FORMS.map((form) => mapKernelName(op, form))),
-  ...WASM_UNARY_OPS.map((op) => mapKernelName(op, "v")),
+export const MAP_KERNELS: readonly MapKernelInfo[] = [
+  ...WASM_BINARY_OPS.flatMap((op) =>
+    BINARY_FORMS.map((form) => ({ name: mapKernelName(op, form), form }))
+  ),
+  ...WASM_UNARY_OPS.map((op) => ({ name: mapKernelName(op, "v"), form: "v" as const })),
 ];
+
+/** Index in {@link MAP_KERNELS} of the kernel of `op` in `form`. */
+export function mapKernelIndex(op: WasmBinaryOp | WasmUnaryOp, form: MapForm): number {
+  const name = mapKernelName(op, form);
+  return MAP_KERNELS.findIndex((k) => k.name === name);
+}
 
 /** The exports the SGEMM driver (`gemm.ts`) uses; strides in bytes. */
 export interface GemmExports {
@@ -100,12 +116,56 @@ export interface KernelExports extends GemmExports {
 }
 
 /**
- * A map kernel: `(x, y, out, n)` for `vv`, `(x, s, out, n)` for `vs`,
- * `(s, y, out, n)` for `sv`, `(x, out, n)` for `v`.
+ * The adam kernel's f32 constants in its parameter order: the L2 decay,
+ * β1, 1−β1, β2, 1−β2, the decoupled decay factor 1 − lr·decoupledDecay,
+ * −lr/bias1, √bias2 and eps.
  */
-export type MapKernel = (...args: number[]) => void;
+export const ADAM_CONSTS = [
+  "wd",
+  "b1",
+  "omb1",
+  "b2",
+  "omb2",
+  "decay",
+  "negStep",
+  "sqrtBc2",
+  "eps",
+] as const;
+/** Values of {@link ADAM_CONSTS}. */
+export type AdamConsts = Readonly<Record<typeof ADAM_CONSTS[number], number>>;
 
-/** The map kernel at `index` of {@link MAP_KERNELS}. */
-export function mapKernel(ex: KernelExports, index: number): MapKernel {
-  return (ex as unknown as Record<string, MapKernel>)[MAP_KERNELS[index]];
+/** Runs the adam kernel over `n` floats at the four byte addresses. */
+export function runAdamKernel(
+  ex: KernelExports,
+  p: { readonly param: number; readonly grad: number; readonly m: number; readonly v: number },
+  n: number,
+  consts: AdamConsts,
+): void {
+  const c = ADAM_CONSTS.map((k) => consts[k]);
+  // The kernel skips the L2 term entirely when there is none.
+  // deno-fmt-ignore
+  ex.adam(p.param, p.grad, p.m, p.v, n, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8],
+    consts.wd !== 0 ? 1 : 0);
+}
+
+/**
+ * Runs map kernel `index` of {@link MAP_KERNELS} over `n` elements: `x`
+ * and `y` are the vector operands' byte addresses (unused ones ignored),
+ * `scalar` the scalar operand of the `vs`/`sv` forms.
+ */
+export function runMapKernel(
+  ex: KernelExports,
+  index: number,
+  x: number,
+  y: number,
+  scalar: number,
+  out: number,
+  n: number,
+): void {
+  const { name, form } = MAP_KERNELS[index];
+  const fn = (ex as unknown as Record<string, (...args: number[]) => void>)[name];
+  if (form === "vv") fn(x, y, out, n);
+  else if (form === "vs") fn(x, scalar, out, n);
+  else if (form === "sv") fn(scalar, y, out, n);
+  else fn(x, out, n);
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import * as K from "../../../../backends/cpu/wasm/kernels.ts";
-import type { BinaryOp } from "../../../../backends/cpu/wasm/kernels.ts";
+import * as K from "../../../../backends/cpu/wasm/mod.ts";
+import type { BinaryOp } from "../../../../backends/cpu/wasm/mod.ts";
 
 const f = Math.fround;
 const BIN: Record<BinaryOp, (x: number, y: number) => number> = {

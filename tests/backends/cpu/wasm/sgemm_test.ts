@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as K from "../../../../backends/cpu/wasm/kernels.ts";
+import * as K from "../../../../backends/cpu/wasm/mod.ts";
 import type { HeapGemmCall } from "../../../../backends/cpu/gemm_call.ts";
 import {
   chunkSize,
