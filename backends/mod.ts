@@ -18,4 +18,4 @@ export type {
   View,
 } from "./backend.ts";
 export { getBackend, initBackend, registerBackend, setBackend } from "./registry.ts";
-export { CpuBackend } from "./cpu/cpu_backend.ts";
+export { CpuBackend } from "./cpu/mod.ts";

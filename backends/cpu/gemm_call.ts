@@ -2,7 +2,7 @@
  * One description of a GEMM call, `C[M×N] (+)= A[M×K]·B[K×N]` with operands
  * at any element strides, shared by every CPU path: the scalar loops
  * (`ops_matmul.ts`), the Wasm SIMD kernels on one or two threads
- * (`wasm/runtime.ts`, `wasm/gemm.ts`, the worker's task message) and the
+ * (`wasm/calls.ts`, `wasm/gemm.ts`, the worker's task message) and the
  * fused linear layers. The storage type `S` is a `Float32Array` on the
  * host side and a byte address into the Wasm heap on the Wasm side; sizes,
  * offsets and strides are always in elements.
