@@ -16,7 +16,8 @@ import type {
   View,
 } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
-import type { Binding, GpuContext, Kernel } from "./gpu_context.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import type { Binding, Kernel } from "./kernel.ts";
 import { numel } from "../layout.ts";
 import { ERROR_BYTES } from "./device_errors.ts";
 import { grid2d, WORKGROUP_SIZE } from "./limits.ts";

@@ -8,7 +8,8 @@
 
 import type { BufferHandle, View } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
-import type { Binding, GpuContext } from "./gpu_context.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import type { Binding } from "./kernel.ts";
 import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
 import { numel } from "../layout.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";

@@ -10,7 +10,7 @@
  */
 
 import type { BinaryOp, DType, UnaryOp } from "../backend.ts";
-import type { Access } from "./gpu_context.ts";
+import type { Access } from "./kernel.ts";
 import { type BufferDecl, header, main1d, MATH, stridedOffsets, wgslType } from "./wgsl_common.ts";
 import { ABORT, FIRST, FIRST_TXN } from "./device_errors.ts";
 
