@@ -18,15 +18,15 @@ import {
   type WasmUnaryOp,
 } from "./exports.ts";
 import {
-  controlSlots,
+  _controlSlots,
+  _kernels,
+  _mainScratch,
+  _runHere,
+  _runShared,
+  _runSplit,
+  _useWorker,
+  _wasmHeap,
   free,
-  kernels,
-  mainScratch,
-  runHere,
-  runShared,
-  runSplit,
-  useWorker,
-  wasmHeap,
 } from "./runtime.ts";
 import { SUM_BLOCK } from "./tasks.ts";
 
@@ -49,28 +49,28 @@ let sharedBuf = 0;
  * chunks.
  */
 export function sgemm(call: HeapGemmCall): void {
-  const e = kernels();
+  const e = _kernels();
   const { M, N, K } = call;
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!call.accumulate) {
       const { c } = call;
-      for (let i = 0; i < M; i++) wasmHeap().f32view(byteAddress(c, i * c.ld), N).fill(0);
+      for (let i = 0; i < M; i++) _wasmHeap().f32view(byteAddress(c, i * c.ld), N).fill(0);
     }
     return;
   }
   const big = 2 * M * N * K > 4e6 && Math.max(M, N) >= 16;
-  if (!useWorker(big)) return sgemmBlocked(e, mainScratch, call);
+  if (!_useWorker(big)) return sgemmBlocked(e, _mainScratch, call);
   const shareA = N >= M;
   const bytes = sharedBytes(M, N, K, shareA);
-  if (wasmHeap().sizeOf(sharedBuf) < bytes) {
+  if (_wasmHeap().sizeOf(sharedBuf) < bytes) {
     free(sharedBuf);
-    sharedBuf = wasmHeap().alloc(bytes);
+    sharedBuf = _wasmHeap().alloc(bytes);
   }
-  const ctrl = controlSlots();
+  const ctrl = _controlSlots();
   for (const slot of [NEXT_PACK, PACKED, NEXT_CHUNK]) Atomics.store(ctrl, slot, 0);
   const share = { buffer: sharedBuf, shareA, chunk: chunkSize(M, N, shareA) };
-  runShared({ op: "sgemm", call, share });
+  _runShared({ op: "sgemm", call, share });
 }
 
 /**
@@ -86,12 +86,12 @@ function map(
   out: number,
   n: number,
 ): void {
-  kernels();
+  _kernels();
   if (n <= 0) return;
   const task = { op: "map", kernel: mapKernelIndex(op, form), x, y, scalar, out, n } as const;
-  if (!useWorker(n > SPLIT_ELEMS)) return void runHere(task);
+  if (!_useWorker(n > SPLIT_ELEMS)) return void _runHere(task);
   const h = (n >> 5) << 4, o = h * 4; // half, a multiple of 16 elements
-  runSplit({ ...task, n: h }, { ...task, x: x + o, y: y + o, out: out + o, n: n - h });
+  _runSplit({ ...task, n: h }, { ...task, x: x + o, y: y + o, out: out + o, n: n - h });
 }
 
 /** out[i] = a[i] op b[i] for i < n (`out` may alias an input). */
@@ -119,23 +119,23 @@ export function unary(op: UnaryOp, a: number, out: number, n: number): void {
  * block sums are added in f64 (result is returned unrounded).
  */
 export function sum(a: number, n: number): number {
-  kernels();
+  _kernels();
   // Large sums are split at a block boundary, so both halves add the same
   // blocks a one-thread sum adds.
   const h = Math.ceil(n / 2 / SUM_BLOCK) * SUM_BLOCK;
   const task = { op: "sum", ptr: a, n } as const;
-  if (h >= n || !useWorker(n > SPLIT_ELEMS)) return runHere(task);
-  return runSplit({ ...task, n: h }, { ...task, ptr: a + h * 4, n: n - h });
+  if (h >= n || !_useWorker(n > SPLIT_ELEMS)) return _runHere(task);
+  return _runSplit({ ...task, n: h }, { ...task, ptr: a + h * 4, n: n - h });
 }
 
 /** out[r] = Σ_c a[r·cols + c] (f32 accumulation, 16 partial sums). */
 export function rowSum(a: number, rows: number, cols: number, out: number): void {
-  kernels().row_sum(a, rows, cols, out);
+  _kernels().row_sum(a, rows, cols, out);
 }
 
 /** out[c] = Σ_r a[r·cols + c] (f32, accumulated row by row). */
 export function colSum(a: number, rows: number, cols: number, out: number): void {
-  kernels().col_sum(a, rows, cols, out);
+  _kernels().col_sum(a, rows, cols, out);
 }
 
 /** The byte addresses of one Adam step's buffers. */
@@ -176,12 +176,12 @@ function adamConsts(a: AdamArgs): AdamConsts {
  * 1 − β^t.
  */
 export function adam(p: AdamPointers, n: number, args: AdamArgs): void {
-  kernels();
+  _kernels();
   if (n <= 0) return;
   const task = { op: "adam", ...p, n, consts: adamConsts(args) } as const;
-  if (!useWorker(n > SPLIT_ELEMS / 2)) return void runHere(task);
+  if (!_useWorker(n > SPLIT_ELEMS / 2)) return void _runHere(task);
   const h = (n >> 5) << 4, o = h * 4;
   const { param, grad, m, v } = p;
   const theirs = { param: param + o, grad: grad + o, m: m + o, v: v + o };
-  runSplit({ ...task, n: h }, { ...task, ...theirs, n: n - h });
+  _runSplit({ ...task, n: h }, { ...task, ...theirs, n: n - h });
 }

@@ -10,6 +10,9 @@
  * {@link wasmSimdAvailable} is false and every allocation or kernel call
  * throws; the CPU backend then uses its scalar loops.
  *
+ * Exports whose names start with `_` are package-internal: calls.ts's
+ * access to the runtime's state; mod.ts does not re-export them.
+ *
  * @module
  */
 
@@ -30,7 +33,7 @@ export const relaxedSimdUsed: boolean = wasmSimdAvailable &&
 const heap: WasmHeap | null = wasmSimdAvailable ? new WasmHeap() : null;
 const ex: KernelExports | null = heap ? instantiateKernels(heap.memory, relaxedSimdUsed) : null;
 /** The calling thread's GEMM scratch block (package-internal, for calls.ts). */
-export const mainScratch: number = heap ? heap.alloc(SCRATCH_BYTES) : 0;
+export const _mainScratch: number = heap ? heap.alloc(SCRATCH_BYTES) : 0;
 const pool = heap ? new ThreadPool(heap.memory) : null;
 let workerScratch = 0;
 let numThreads = 2;
@@ -40,14 +43,14 @@ let numThreads = 2;
  *
  * @throws {Error} when the engine lacks WebAssembly SIMD.
  */
-export function kernels(): KernelExports {
+export function _kernels(): KernelExports {
   if (!ex) throw new Error("WebAssembly SIMD is not available");
   return ex;
 }
 
 /** The heap (package-internal, for calls.ts); throws without SIMD. */
-export function wasmHeap(): WasmHeap {
-  kernels();
+export function _wasmHeap(): WasmHeap {
+  _kernels();
   return heap!;
 }
 
@@ -56,7 +59,7 @@ export const memory: WebAssembly.Memory | null = heap?.memory ?? null;
 
 /** Allocates `bytes` bytes (64-byte aligned); returns a pointer. */
 export function alloc(bytes: number): number {
-  return wasmHeap().alloc(bytes);
+  return _wasmHeap().alloc(bytes);
 }
 
 /**
@@ -96,12 +99,12 @@ export function free(ptr: number): void {
 
 /** A fresh Float32Array view of `n` floats at `ptr`. */
 export function f32view(ptr: number, n: number): Float32Array {
-  return wasmHeap().f32view(ptr, n);
+  return _wasmHeap().f32view(ptr, n);
 }
 
 /** A fresh Int32Array view of `n` ints at `ptr`. */
 export function i32view(ptr: number, n: number): Int32Array {
-  return wasmHeap().i32view(ptr, n);
+  return _wasmHeap().i32view(ptr, n);
 }
 
 /**
@@ -151,27 +154,27 @@ export function workerRunning(): boolean {
  * True when the worker may take part of a call (`big`: worth sharing);
  * the first big call starts the worker. Package-internal, for calls.ts.
  */
-export function useWorker(big: boolean): boolean {
+export function _useWorker(big: boolean): boolean {
   if (!big || numThreads < 2 || !pool) return false;
   if (pool.ready) return true;
   return startPool(); // the first big call starts the worker, blocking once
 }
 
 /** Runs `task` on this thread (package-internal, for calls.ts). */
-export function runHere(task: Task): number {
-  return runTask(kernels(), mainScratch, pool!.ctrl, task);
+export function _runHere(task: Task): number {
+  return runTask(_kernels(), _mainScratch, pool!.ctrl, task);
 }
 
 /**
  * Runs `mine` here while the worker runs `theirs` (or this thread runs it
  * too, when the worker has not claimed it by then); returns the sum of
- * both results. Call only after {@link useWorker} said yes.
+ * both results. Call only after {@link _useWorker} said yes.
  * Package-internal, for calls.ts.
  */
-export function runSplit(mine: Task, theirs: Task): number {
+export function _runSplit(mine: Task, theirs: Task): number {
   pool!.post(theirs);
-  const first = runHere(mine);
-  if (pool!.tryCancel()) return first + runHere(theirs);
+  const first = _runHere(mine);
+  if (pool!.tryCancel()) return first + _runHere(theirs);
   pool!.wait();
   return first + pool!.result;
 }
@@ -179,16 +182,16 @@ export function runSplit(mine: Task, theirs: Task): number {
 /**
  * Runs `task` on both threads at once (the shared SGEMM, whose parts take
  * work from common counters, so a task the worker never claimed is already
- * done here). Call only after {@link useWorker} said yes.
+ * done here). Call only after {@link _useWorker} said yes.
  * Package-internal, for calls.ts.
  */
-export function runShared(task: Task): void {
+export function _runShared(task: Task): void {
   pool!.post(task);
-  runHere(task);
+  _runHere(task);
   if (!pool!.tryCancel()) pool!.wait();
 }
 
 /** The control block's Int32 slots (package-internal, for calls.ts). */
-export function controlSlots(): Int32Array {
+export function _controlSlots(): Int32Array {
   return pool!.ctrl;
 }
