@@ -138,6 +138,12 @@ export interface FusedOps {
 }
 
 /**
+ * The parameter list of fused path `K`, for a backend's implementation to
+ * take instead of retyping it (`...[x, w, b, out]: FusedArgs<"linear">`).
+ */
+export type FusedArgs<K extends keyof FusedOps> = Parameters<NonNullable<FusedOps[K]>>;
+
+/**
  * A check a backend runs where the data is and reports later (see
  * {@link Backend.checkedAssign}).
  */

@@ -69,7 +69,7 @@ export class CpuBackend implements Backend {
       crossEntropy,
       loraLinear: (x, w, b, a, bUp, s, out, down) => {
         const tmp = this.alloc(x.shape[0] * a.shape[0], "float32") as Float32Array;
-        loraLinear(this.simd, x, w, b, a, bUp, s, out, down, tmp);
+        loraLinear(this.simd, tmp, x, w, b, a, bUp, s, out, down);
         this.free(tmp);
       },
       logSoftmax,

@@ -6,7 +6,15 @@
  *
  * @module
  */
-import type { AdamArgs, BinaryOp, BufferHandle, TypedArray, UnaryOp, View } from "../backend.ts";
+import type {
+  AdamArgs,
+  BinaryOp,
+  BufferHandle,
+  FusedArgs,
+  TypedArray,
+  UnaryOp,
+  View,
+} from "../backend.ts";
 import { numel } from "../layout.ts";
 import { arr, denseKind, walk3, ZERO } from "./_strided.ts";
 import { gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
@@ -202,14 +210,7 @@ export function copy(x: View, out: View): void {
  * PyTorch's single-tensor Adam/AdamW step, in place, on the Wasm kernel
  * when the buffers are in the heap and the gradient is dense.
  */
-export function adam(
-  param: BufferHandle,
-  grad: View,
-  m: BufferHandle,
-  v: BufferHandle,
-  n: number,
-  args: AdamArgs,
-): void {
+export function adam(...[param, grad, m, v, n, args]: FusedArgs<"adam">): void {
   const [p, ms, vs] = [param, m, v].map(arr) as Float32Array[];
   const g = grad.buffer as Float32Array;
   if (denseKind(grad) === 1 && [p, g, ms, vs].every(inHeap)) {

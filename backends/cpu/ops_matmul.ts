@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { BufferHandle, View } from "../backend.ts";
+import type { BufferHandle, FusedArgs, View } from "../backend.ts";
 import { arr, walk3, ZERO } from "./_strided.ts";
 import { inHeap } from "./_simd.ts";
 import { type GemmCall, type GemmOutput, operandOf } from "./gemm_call.ts";
@@ -133,19 +133,13 @@ export function linear(simd: boolean, x: View, w: View, b: View | null, out: Buf
 /**
  * The LoRA linear (see `FusedOps.loraLinear`): out = x·Wᵀ + b +
  * s·(x·Aᵀ)·Bᵀ and down = x·Aᵀ, as three calls; `scaledDown` [M, r] is
- * scratch for s·down (in the heap, so the Wasm SGEMM can read it).
+ * scratch for s·down (in the heap, so the Wasm SGEMM can read it); the
+ * rest are `FusedOps.loraLinear`'s arguments.
  */
 export function loraLinear(
   simd: boolean,
-  x: View,
-  w: View,
-  b: View | null,
-  a: View,
-  bUp: View,
-  scaling: number,
-  out: BufferHandle,
-  down: BufferHandle,
   scaledDown: Float32Array,
+  ...[x, w, b, a, bUp, scaling, out, down]: FusedArgs<"loraLinear">
 ): void {
   const [M, K] = x.shape, N = w.shape[0], r = a.shape[0];
   const o = rowMajor(arr(out) as Float32Array, N), d = arr(down) as Float32Array;

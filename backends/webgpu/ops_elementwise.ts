@@ -7,11 +7,11 @@
  */
 
 import type {
-  AdamArgs,
   BinaryOp,
   BufferHandle,
   DeferredCheck,
   DType,
+  FusedArgs,
   UnaryOp,
   View,
 } from "../backend.ts";
@@ -199,12 +199,7 @@ export function checkedAssign(
 /** In-place Adam/AdamW on contiguous param, m, v and a strided grad. */
 export function adam(
   ctx: GpuContext,
-  param: BufferHandle,
-  grad: View,
-  m: BufferHandle,
-  v: BufferHandle,
-  size: number,
-  args: AdamArgs,
+  ...[param, grad, m, v, size, args]: FusedArgs<"adam">
 ): void {
   if (size === 0) return;
   const [p, mb, vb] = [param, m, v].map(gpuBuffer);

@@ -215,24 +215,23 @@ function adam(mb: ModuleBuilder) {
         add();
         f.localSet(g);
       });
-      f.localGet(M).localGet(i).i32Add();
-      ld(M).localGet(b1);
-      mul();
-      f.localGet(omb1).localGet(g);
-      mul();
-      add();
-      f.localTee(mm);
-      st();
-      f.localGet(V).localGet(i).i32Add();
-      ld(V).localGet(b2);
-      mul();
-      f.localGet(omb2).localGet(g);
-      mul();
-      f.localGet(g);
-      mul();
-      add();
-      f.localTee(vv);
-      st();
+      /** state = state·beta + (omBeta·g)[·g], stored and kept in `into`. */
+      const moment = (ptr: number, beta: number, omBeta: number, sq: boolean, into: number) => {
+        f.localGet(ptr).localGet(i).i32Add();
+        ld(ptr).localGet(beta);
+        mul();
+        f.localGet(omBeta).localGet(g);
+        mul();
+        if (sq) {
+          f.localGet(g);
+          mul();
+        }
+        add();
+        f.localTee(into);
+        st();
+      };
+      moment(M, b1, omb1, false, mm);
+      moment(V, b2, omb2, true, vv);
       f.localGet(P).localGet(i).i32Add();
       ld(P).localGet(decay);
       mul();

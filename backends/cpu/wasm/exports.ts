@@ -148,21 +148,25 @@ export function runAdamKernel(
     consts.wd !== 0 ? 1 : 0);
 }
 
-/**
- * Runs map kernel `index` of {@link MAP_KERNELS} over `n` elements: `x`
- * and `y` are the vector operands' byte addresses (unused ones ignored),
- * `scalar` the scalar operand of the `vs`/`sv` forms.
- */
-export function runMapKernel(
-  ex: KernelExports,
-  index: number,
-  x: number,
-  y: number,
-  scalar: number,
-  out: number,
-  n: number,
-): void {
-  const { name, form } = MAP_KERNELS[index];
+/** One run of a map kernel. */
+export interface MapArgs {
+  /** Index of the kernel in {@link MAP_KERNELS}. */
+  readonly kernel: number;
+  /** The first vector operand's byte address (ignored by `sv`). */
+  readonly x: number;
+  /** The second vector operand's byte address (`vv`, `sv` only). */
+  readonly y: number;
+  /** The scalar operand (`vs`, `sv` only). */
+  readonly scalar: number;
+  /** The output's byte address. */
+  readonly out: number;
+  /** Element count. */
+  readonly n: number;
+}
+
+/** Runs a map kernel, passing the operands its form takes. */
+export function runMapKernel(ex: KernelExports, { kernel, x, y, scalar, out, n }: MapArgs): void {
+  const { name, form } = MAP_KERNELS[kernel];
   const fn = (ex as unknown as Record<string, (...args: number[]) => void>)[name];
   if (form === "vv") fn(x, y, out, n);
   else if (form === "vs") fn(x, scalar, out, n);

@@ -10,15 +10,10 @@
 
 import { KC, MC, MR, NC, NR } from "./blocking.ts";
 import type { GemmExports } from "./exports.ts";
-import type { GemmOperand, HeapGemmCall } from "../gemm_call.ts";
+import type { HeapGemmCall } from "../gemm_call.ts";
 
 /** Scratch bytes one thread needs: packed A, packed B, one edge tile. */
 export const SCRATCH_BYTES: number = (MC * KC + KC * NC + MR * NR) * 4 + 256;
-
-/** Byte address of element (i, j) of a heap operand. */
-function at(x: GemmOperand<number>, i: number, j: number): number {
-  return x.data + (x.offset + i * x.rowStride + j * x.colStride) * 4;
-}
 
 /** Byte address of C(i, j). */
 function atC(call: HeapGemmCall, i: number, j: number): number {
@@ -26,32 +21,25 @@ function atC(call: HeapGemmCall, i: number, j: number): number {
   return c.data + (c.offset + i * c.ld + j) * 4;
 }
 
-/** Packs rows x0..x0+len of A at depths pc..pc+kc into MR-wide strips. */
-function packA(
+/**
+ * Packs lanes x0..x0+len at depths k0..k0+kc of one operand into strips at
+ * `dst`: side "a" packs rows of A into MR-wide strips, side "b" columns of
+ * B into NR-wide strips.
+ */
+function pack(
   ex: GemmExports,
   call: HeapGemmCall,
+  side: "a" | "b",
   x0: number,
   len: number,
-  pc: number,
+  k0: number,
   kc: number,
   dst: number,
-) {
-  const { a } = call;
-  ex.pack(len, kc, at(a, x0, pc), a.rowStride * 4, a.colStride * 4, dst, MR);
-}
-
-/** Packs columns x0..x0+len of B at depths pc..pc+kc into NR-wide strips. */
-function packB(
-  ex: GemmExports,
-  call: HeapGemmCall,
-  x0: number,
-  len: number,
-  pc: number,
-  kc: number,
-  dst: number,
-) {
-  const { b } = call;
-  ex.pack(len, kc, at(b, pc, x0), b.colStride * 4, b.rowStride * 4, dst, NR);
+): void {
+  const m = call[side], rows = side === "a";
+  const sLane = rows ? m.rowStride : m.colStride, sK = rows ? m.colStride : m.rowStride;
+  const src = m.data + (m.offset + x0 * sLane + k0 * sK) * 4;
+  ex.pack(len, kc, src, sLane * 4, sK * 4, dst, rows ? MR : NR);
 }
 
 /**
@@ -68,11 +56,11 @@ export function sgemmBlocked(ex: GemmExports, scratch: number, call: HeapGemmCal
     const nc = Math.min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      packB(ex, call, jc, nc, pc, kc, pb);
+      pack(ex, call, "b", jc, nc, pc, kc, pb);
       const load = pc > 0 || call.accumulate ? 1 : 0;
       for (let ic = 0; ic < M; ic += MC) {
         const mc = Math.min(MC, M - ic);
-        packA(ex, call, ic, mc, pc, kc, pa);
+        pack(ex, call, "a", ic, mc, pc, kc, pa);
         ex.gebp(mc, nc, kc, pa, pb, atC(call, ic, jc), ldc, load, tile);
       }
     }
@@ -138,13 +126,13 @@ export function sgemmParallelPart(
   const pad = Math.ceil(mn / W) * W;
   const xBlocks = Math.ceil(mn / step);
   const total = kBlocks * xBlocks;
-  const packShared = shareA ? packA : packB, packOwn = shareA ? packB : packA;
+  const sharedSide = shareA ? "a" : "b", ownSide = shareA ? "b" : "a";
   for (;;) {
     const t = Atomics.add(ctrl, NEXT_PACK, 1);
     if (t >= total) break;
     const pc = Math.floor(t / xBlocks) * KC, x0 = (t % xBlocks) * step;
     const kc = Math.min(KC, K - pc), len = Math.min(step, mn - x0);
-    packShared(ex, call, x0, len, pc, kc, shared + (pc * pad + x0 * kc) * 4);
+    pack(ex, call, sharedSide, x0, len, pc, kc, shared + (pc * pad + x0 * kc) * 4);
     Atomics.add(ctrl, PACKED, 1);
   }
   while (Atomics.load(ctrl, PACKED) < total) { /* others finish packing */ }
@@ -158,7 +146,7 @@ export function sgemmParallelPart(
       const kc = Math.min(KC, K - pc);
       const load = pc > 0 || call.accumulate ? 1 : 0;
       const base = shared + pc * pad * 4;
-      packOwn(ex, call, y0, len, pc, kc, shareA ? privB : privA);
+      pack(ex, call, ownSide, y0, len, pc, kc, shareA ? privB : privA);
       if (shareA) {
         for (let ic = 0; ic < M; ic += MC) {
           const mc = Math.min(MC, M - ic);

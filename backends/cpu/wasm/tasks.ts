@@ -42,7 +42,7 @@ export function runTask(
       sgemmParallelPart(ex, scratch, ctrl, task.call, task.share);
       return 0;
     case "map":
-      runMapKernel(ex, task.kernel, task.x, task.y, task.scalar, task.out, task.n);
+      runMapKernel(ex, task);
       return 0;
     case "sum":
       return blockSum(ex, task.ptr, task.n);

@@ -29,7 +29,7 @@
 
 import type { GemmShare } from "./gemm.ts";
 import type { HeapGemmCall } from "../gemm_call.ts";
-import { ADAM_CONSTS, type AdamConsts } from "./exports.ts";
+import { ADAM_CONSTS, type AdamConsts, type MapArgs } from "./exports.ts";
 
 /** Byte address of the control block (inside the heap's reserved bytes). */
 export const CTRL_PTR = 1024;
@@ -58,16 +58,8 @@ export const RESULT_SLOT = 15;
 export type Task =
   /** One thread's part of a shared SGEMM (`gemm.ts`). */
   | { readonly op: "sgemm"; readonly call: HeapGemmCall; readonly share: GemmShare }
-  /** Map kernel `kernel` (an index of `MAP_KERNELS`) over n elements. */
-  | {
-    readonly op: "map";
-    readonly kernel: number;
-    readonly x: number;
-    readonly y: number;
-    readonly scalar: number;
-    readonly out: number;
-    readonly n: number;
-  }
+  /** A map kernel over n elements. */
+  | { readonly op: "map" } & MapArgs
   /** The blocked sum of n floats at `ptr` (its result is the task's). */
   | { readonly op: "sum"; readonly ptr: number; readonly n: number }
   /** One Adam step over n floats at the four pointers. */
