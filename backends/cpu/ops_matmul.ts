@@ -9,7 +9,7 @@
 import type { BufferHandle, FusedArgs, View } from "../backend.ts";
 import { arr, walk3, ZERO } from "./_strided.ts";
 import { inHeap } from "./_simd.ts";
-import { type GemmCall, type GemmOutput, operandOf } from "./gemm_call.ts";
+import { type GemmCall, type GemmOperand, type GemmOutput, operandOf } from "./gemm_call.ts";
 import * as K from "./wasm/mod.ts";
 
 let packed = new Float32Array(0);
@@ -57,13 +57,27 @@ export function gemmScalar(call: GemmCall): void {
 function tryGemmSimd(call: GemmCall): boolean {
   const { a, b, c } = call;
   if (!inHeap(a.data) || !inHeap(b.data) || !inHeap(c.data)) return false;
+  // Literals, not spreads: this runs per matmul, and small ones are common.
   K.sgemm({
-    ...call,
-    a: { ...a, data: a.data.byteOffset },
-    b: { ...b, data: b.data.byteOffset },
-    c: { ...c, data: c.data.byteOffset },
+    M: call.M,
+    N: call.N,
+    K: call.K,
+    a: heapOperand(a),
+    b: heapOperand(b),
+    c: { data: c.data.byteOffset, offset: c.offset, ld: c.ld },
+    accumulate: call.accumulate,
   });
   return true;
+}
+
+/** The same operand by the byte address of its heap array. */
+function heapOperand(x: GemmOperand<Float32Array>): GemmOperand<number> {
+  return {
+    data: x.data.byteOffset,
+    offset: x.offset,
+    rowStride: x.rowStride,
+    colStride: x.colStride,
+  };
 }
 
 /** One call: on the Wasm SGEMM where `simd` allows and it can, else the loops. */

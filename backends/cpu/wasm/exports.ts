@@ -48,10 +48,11 @@ export const MAP_KERNELS: readonly MapKernelInfo[] = [
   ...WASM_UNARY_OPS.map((op) => ({ name: mapKernelName(op, "v"), form: "v" as const })),
 ];
 
+const MAP_INDEX = new Map(MAP_KERNELS.map((k, i) => [k.name, i]));
+
 /** Index in {@link MAP_KERNELS} of the kernel of `op` in `form`. */
 export function mapKernelIndex(op: WasmBinaryOp | WasmUnaryOp, form: MapForm): number {
-  const name = mapKernelName(op, form);
-  return MAP_KERNELS.findIndex((k) => k.name === name);
+  return MAP_INDEX.get(mapKernelName(op, form))!;
 }
 
 /** The exports the SGEMM driver (`gemm.ts`) uses; strides in bytes. */
