@@ -22,7 +22,7 @@ let packed = new Float32Array(0);
  * rounded product is added to C (one more f32 rounding, as a separate
  * add would).
  */
-export function gemmScalar(call: GemmCall): void {
+function gemmScalar(call: GemmCall): void {
   const { M, N, K, a, b, c } = call;
   let bb = b.data, bo = b.offset, brs = b.rowStride;
   if (b.colStride !== 1) {

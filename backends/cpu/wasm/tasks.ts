@@ -19,7 +19,7 @@ export const SUM_BLOCK = 8192;
  * {@link SUM_BLOCK} elements (the kernel's 16 accumulators), block sums
  * added in f64 (the result is unrounded).
  */
-export function blockSum(ex: KernelExports, p: number, n: number): number {
+function blockSum(ex: KernelExports, p: number, n: number): number {
   let total = 0;
   for (let i = 0; i < n; i += SUM_BLOCK) total += ex.sum(p + i * 4, Math.min(SUM_BLOCK, n - i));
   return total;
