@@ -55,8 +55,7 @@ export type UnaryOp =
   | "sigmoid"
   | "gelu"
   | "geluGrad"
-  | "sign"
-  | "erf";
+  | "sign";
 
 /** Elementwise functions of two arguments. Comparisons give 1 or 0. */
 export type BinaryOp =
@@ -65,8 +64,6 @@ export type BinaryOp =
   | "mul"
   | "div"
   | "pow"
-  | "max"
-  | "min"
   | "eq"
   | "lt"
   | "gt";
@@ -139,6 +136,12 @@ export interface FusedOps {
     args: AdamArgs,
   ): void;
 }
+
+/**
+ * The parameter list of fused path `K`, for a backend's implementation to
+ * take instead of retyping it (`...[x, w, b, out]: FusedArgs<"linear">`).
+ */
+export type FusedArgs<K extends keyof FusedOps> = Parameters<NonNullable<FusedOps[K]>>;
 
 /**
  * A check a backend runs where the data is and reports later (see

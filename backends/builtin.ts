@@ -4,7 +4,7 @@
  * @module
  */
 import { registerBackend } from "./registry.ts";
-import { CpuBackend } from "./cpu/cpu_backend.ts";
+import { CpuBackend } from "./cpu/mod.ts";
 import { createWebGpuBackend } from "./webgpu/mod.ts";
 
 registerBackend("cpu", () => new CpuBackend("cpu"));

@@ -92,6 +92,8 @@ export function getBackend(): string {
 
 /**
  * A created backend by name, synchronously (for tensor creation).
+ * Package-internal: the tensor layer and the tests call it;
+ * `backends/mod.ts` does not export it.
  *
  * @param name Backend name; the default when omitted.
  * @returns The instance.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import * as K from "../backends/cpu/wasm/kernels.ts";
+import * as K from "../backends/cpu/wasm/mod.ts";
 
 /** lowbias32 integer hash (unsigned). */
 function lowbias32(x: number): number {
@@ -54,7 +54,17 @@ for (const N of [128, 256, 512, 1024]) {
   const row: string[] = [String(N).padEnd(6)];
   for (const threads of [1, 2]) {
     K.setNumThreads(threads);
-    const s = time(() => K.sgemm(N, N, N, a, N, 1, b, N, 1, c, N, false));
+    const s = time(() =>
+      K.sgemm({
+        M: N,
+        N,
+        K: N,
+        a: { data: a, offset: 0, rowStride: N, colStride: 1 },
+        b: { data: b, offset: 0, rowStride: N, colStride: 1 },
+        c: { data: c, offset: 0, ld: N },
+        accumulate: false,
+      })
+    );
     row.push((2 * N ** 3 / s / 1e9).toFixed(1).padStart(10));
   }
   console.log(row.join("        "));

@@ -8,8 +8,9 @@
 /**
  * erf(x) from the complementary error function's Chebyshev-fitted form
  * (fractional error below 1.2e-7 everywhere, under float32's resolution).
+ * Only GELU needs it: erf is not a contract op.
  */
-export function erf(x: number): number {
+function erf(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
   const r = t *

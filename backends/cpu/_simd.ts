@@ -1,17 +1,20 @@
 /**
- * The CPU backend's WebAssembly SIMD paths. Each `try*` function serves the
- * cases its kernel covers (dense float32 views in the shared Wasm heap) and
- * returns false otherwise, so the caller falls back to the scalar loops in
- * `_kernels.ts`, which stay the reference.
+ * Glue between the CPU op files and the Wasm runtime (private to `cpu/`):
+ * heap allocation and the byte addresses of heap arrays. An op's SIMD path
+ * serves the cases its kernel covers (float32 arrays in the shared Wasm
+ * heap) and returns false otherwise, so the scalar loops, which stay the
+ * reference, take the rest.
  *
  * @module
  */
-import type { AdamArgs, BinaryOp, ReduceOp, TypedArray, UnaryOp, View } from "../backend.ts";
-import * as K from "./wasm/kernels.ts";
-import { denseKind, size } from "./_kernels.ts";
+import type { TypedArray } from "../backend.ts";
+import * as K from "./wasm/mod.ts";
 
 /** True when this engine runs the SIMD kernels. */
 export const simdAvailable: boolean = K.wasmSimdAvailable;
+
+/** Below this many elements a kernel call's overhead beats the SIMD gain. */
+export const MIN_SIMD_ELEMS = 64;
 
 /** Allocates `n` elements in the shared Wasm heap. */
 export function simdAlloc(n: number, int: boolean): TypedArray {
@@ -24,126 +27,13 @@ export function simdFree(a: TypedArray): void {
   K.free(a.byteOffset);
 }
 
-function inHeap(a: TypedArray): boolean {
+/** True for an array in the Wasm heap (the kernels can read it). */
+export function inHeap(a: TypedArray): boolean {
   // Only the Wasm heap hands out arrays over shared memory here.
   return a.buffer instanceof SharedArrayBuffer;
 }
 
 /** Byte address of element `i` of a heap array. */
-function ptr(a: TypedArray, i: number): number {
+export function heapPtr(a: TypedArray, i: number): number {
   return a.byteOffset + i * 4;
-}
-
-const SIMD_BINARY: ReadonlySet<string> = new Set(["add", "sub", "mul", "div", "max", "min"]);
-const SIMD_UNARY: ReadonlySet<string> = new Set(["relu", "neg", "abs"]);
-/** Below this many elements the call overhead beats the SIMD gain. */
-const MIN_ELEMS = 64;
-
-/** Dense float32 binary ops (vector·vector, vector·scalar, scalar·vector). */
-export function tryBinary(op: BinaryOp, a: View, b: View, out: TypedArray): boolean {
-  if (a.dtype !== "float32" || !SIMD_BINARY.has(op)) return false;
-  const n = size(a.shape);
-  if (n < MIN_ELEMS) return false;
-  const as = a.buffer as Float32Array, bs = b.buffer as Float32Array;
-  if (!inHeap(as) || !inHeap(bs) || !inHeap(out)) return false;
-  const ka = denseKind(a), kb = denseKind(b);
-  const o = ptr(out, 0);
-  const kop = op as K.BinaryOp;
-  if (ka === 1 && kb === 1) K.binaryVV(kop, ptr(as, a.offset), ptr(bs, b.offset), o, n);
-  else if (ka === 1 && kb === 0) K.binaryVS(kop, ptr(as, a.offset), bs[b.offset], o, n);
-  else if (ka === 0 && kb === 1) K.binarySV(kop, as[a.offset], ptr(bs, b.offset), o, n);
-  else return false;
-  return true;
-}
-
-/** Dense float32 relu / neg / abs. */
-export function tryUnary(op: UnaryOp, x: View, out: TypedArray): boolean {
-  if (x.dtype !== "float32" || !SIMD_UNARY.has(op)) return false;
-  const n = size(x.shape);
-  const xs = x.buffer as Float32Array;
-  if (n < MIN_ELEMS || denseKind(x) !== 1 || !inHeap(xs) || !inHeap(out)) return false;
-  K.unary(op as K.UnaryOp, ptr(xs, x.offset), ptr(out, 0), n);
-  return true;
-}
-
-/**
- * Sums of a dense float32 view over a leading or trailing block of axes
- * (the full sum, row sums, column sums).
- */
-export function tryReduce(
-  op: ReduceOp,
-  x: View,
-  axes: readonly number[],
-  out: TypedArray,
-): boolean {
-  if (op !== "sum" || x.dtype !== "float32" || denseKind(x) !== 1) return false;
-  const xs = x.buffer as Float32Array;
-  const n = size(x.shape);
-  if (n < MIN_ELEMS || !inHeap(xs) || !inHeap(out)) return false;
-  const nd = x.shape.length, r = axes.length;
-  const trailing = axes.every((d, i) => d === nd - r + i);
-  const leading = axes.every((d, i) => d === i);
-  const inner = size(axes.map((d) => x.shape[d]));
-  if (trailing) {
-    if (r === nd) {
-      (out as Float32Array)[0] = K.sum(ptr(xs, x.offset), n);
-    } else K.rowSum(ptr(xs, x.offset), n / inner, inner, ptr(out, 0));
-    return true;
-  }
-  if (leading) {
-    K.colSum(ptr(xs, x.offset), inner, n / inner, ptr(out, 0));
-    return true;
-  }
-  return false;
-}
-
-/** One float32 GEMM on heap views: out[M,N] (+)= A·B with any strides. */
-export function gemm(
-  M: number,
-  N: number,
-  K_: number,
-  a: Float32Array,
-  oa: number,
-  rsA: number,
-  csA: number,
-  b: Float32Array,
-  ob: number,
-  rsB: number,
-  csB: number,
-  out: Float32Array,
-  oo: number,
-  accumulate: boolean,
-): boolean {
-  if (!inHeap(a) || !inHeap(b) || !inHeap(out)) return false;
-  K.sgemm(M, N, K_, ptr(a, oa), rsA, csA, ptr(b, ob), rsB, csB, ptr(out, oo), N, accumulate);
-  return true;
-}
-
-/** The fused Adam step on heap buffers with a dense gradient. */
-export function tryAdam(
-  p: Float32Array,
-  grad: View,
-  m: Float32Array,
-  v: Float32Array,
-  n: number,
-  a: AdamArgs,
-): boolean {
-  const g = grad.buffer as Float32Array;
-  if (denseKind(grad) !== 1 || ![p, g, m, v].every(inHeap)) return false;
-  K.adam(
-    ptr(p, 0),
-    ptr(g, grad.offset),
-    ptr(m, 0),
-    ptr(v, 0),
-    n,
-    a.lr,
-    a.beta1,
-    a.beta2,
-    a.eps,
-    a.weightDecay,
-    a.decoupledDecay,
-    a.bias1,
-    a.bias2,
-  );
-  return true;
 }

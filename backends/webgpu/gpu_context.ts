@@ -15,35 +15,14 @@
 
 import { BufferPool } from "./buffer_pool.ts";
 import { DeviceErrors, ERROR_BYTES } from "./device_errors.ts";
-import { bucketBytes, MAX_BATCH_DISPATCHES, META_ARENA_BYTES } from "./limits.ts";
-
-/** How a kernel binds a buffer. */
-export type Access = "read" | "read_write";
-
-/** A compiled kernel and its bind-group layout. */
-export interface Kernel {
-  /** The pipeline. */
-  readonly pipeline: GPUComputePipeline;
-  /** Layout of group 0. */
-  readonly layout: GPUBindGroupLayout;
-  /** Access of each binding after the parameter binding 0. */
-  readonly access: readonly Access[];
-}
-
-/** One buffer bound to a kernel, in binding order after the parameters. */
-export interface Binding {
-  /** The storage. */
-  readonly gpu: GPUBuffer;
-  /** Bytes bound from offset 0 (multiple of 4, at least 4). */
-  readonly bytes: number;
-}
+import { MAX_BATCH_DISPATCHES, META_ARENA_BYTES } from "./limits.ts";
+import { type Access, type Binding, compileKernel, type Kernel } from "./kernel.ts";
+import { StagingPool } from "./staging.ts";
 
 const MAP_READ = 0x01;
 const COPY_SRC = 0x04;
 const COPY_DST = 0x08;
 const STORAGE = 0x80;
-const COMPUTE_STAGE = 0x4;
-const STAGING_CAP_BYTES = 64 * 1024 * 1024;
 /**
  * Bytes of the per-batch upload arena: small host writes into a buffer that
  * the pending batch already uses are staged here and copied in program
@@ -80,8 +59,7 @@ export class GpuContext {
   #error: Error | null = null;
   #lost: Error | null = null;
   #lostRejection: Promise<never>;
-  #staging = new Map<number, GPUBuffer[]>();
-  #stagingBytes = 0;
+  #staging: StagingPool;
 
   /**
    * A scheduler for `device`.
@@ -91,6 +69,7 @@ export class GpuContext {
   constructor(readonly device: GPUDevice) {
     this.pool = new BufferPool(device, (b) => this.destroyLater(b));
     this.errors = new DeviceErrors(device);
+    this.#staging = new StagingPool(device);
     this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
     this.#alignWords = Math.max(64, device.limits.minStorageBufferOffsetAlignment) / 4;
     this.#metaBuffer = device.createBuffer({ size: META_ARENA_BYTES, usage: STORAGE | COPY_DST });
@@ -128,21 +107,7 @@ export class GpuContext {
     if (hit) return hit;
     this.#ensureBatch(); // compile errors land in this batch's error scope
     const { code, access } = build();
-    const all: Access[] = ["read", ...access];
-    const layout = this.device.createBindGroupLayout({
-      label: key,
-      entries: all.map((a, i) => ({
-        binding: i,
-        visibility: COMPUTE_STAGE,
-        buffer: { type: a === "read" ? "read-only-storage" : "storage" },
-      })),
-    });
-    const pipeline = this.device.createComputePipeline({
-      label: key,
-      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module: this.device.createShaderModule({ label: key, code }), entryPoint: "main" },
-    });
-    const kernel = { pipeline, layout, access };
+    const kernel = compileKernel(this.device, key, code, access);
     this.#kernels.set(key, kernel);
     return kernel;
   }
@@ -271,7 +236,7 @@ export class GpuContext {
    */
   async read(gpu: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
     this.check();
-    const staging = this.#takeStaging(bytes);
+    const staging = this.#staging.take(bytes);
     this.#ensureBatch().copyBufferToBuffer(gpu, 0, staging, 0, bytes);
     this.#pendingUse.add(gpu);
     const flags = this.#copyFlags();
@@ -304,20 +269,10 @@ export class GpuContext {
     this.check();
   }
 
-  #takeStaging(bytes: number): GPUBuffer {
-    const size = bucketBytes(bytes, Number.MAX_SAFE_INTEGER);
-    const staging = this.#staging.get(size)?.pop();
-    if (staging) {
-      this.#stagingBytes -= size;
-      return staging;
-    }
-    return this.device.createBuffer({ size, usage: MAP_READ | COPY_DST });
-  }
-
   /** Records a copy of the error flags when a checking kernel may have run. */
   #copyFlags(): { staging: GPUBuffer; mark: number } | null {
     if (!this.errors.pending) return null;
-    const staging = this.#takeStaging(ERROR_BYTES);
+    const staging = this.#staging.take(ERROR_BYTES);
     this.#ensureBatch().copyBufferToBuffer(this.errors.buffer, 0, staging, 0, ERROR_BYTES);
     return { staging, mark: this.errors.mark };
   }
@@ -333,7 +288,7 @@ export class GpuContext {
     }
     const out = staging.getMappedRange(0, bytes).slice(0);
     staging.unmap();
-    this.#releaseStaging(staging);
+    this.#staging.release(staging);
     await this.#settle();
     this.check();
     return out;
@@ -349,8 +304,7 @@ export class GpuContext {
   dispose(): void {
     if (!this.#lost) this.flush();
     this.pool.trim();
-    for (const list of this.#staging.values()) for (const b of list) b.destroy();
-    this.#staging.clear();
+    this.#staging.destroy();
     this.#metaBuffer.destroy();
     this.#uploadBuffer.destroy();
     this.errors.destroy();
@@ -365,17 +319,6 @@ export class GpuContext {
       this.#encoder = this.device.createCommandEncoder();
     }
     return this.#encoder;
-  }
-
-  #releaseStaging(staging: GPUBuffer): void {
-    if (this.#stagingBytes + staging.size > STAGING_CAP_BYTES) {
-      staging.destroy();
-      return;
-    }
-    let list = this.#staging.get(staging.size);
-    if (!list) this.#staging.set(staging.size, list = []);
-    list.push(staging);
-    this.#stagingBytes += staging.size;
   }
 
   async #settle(): Promise<void> {

@@ -87,24 +87,6 @@ export function gpuBuffer(handle: BufferHandle): GpuBuffer {
   return handle;
 }
 
-/** Number of elements of a shape. */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-/** Row-major strides of a shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const out = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    out[d] = s;
-    s *= shape[d];
-  }
-  return out;
-}
-
 /** Result of {@link coalesce}. */
 export interface Coalesced {
   /** Shape without size-1 dims, adjacent mergeable dims merged. */

@@ -1,7 +1,8 @@
 /**
  * The WebGPU backend: WGSL kernels on strided views, batched submission,
  * pooled buffers. Register it with
- * `registerBackend("webgpu", createWebGpuBackend)`.
+ * `registerBackend("webgpu", createWebGpuBackend)`; the contract's types
+ * are exported by `backends/mod.ts`.
  *
  * @module
  */
@@ -13,16 +14,5 @@ export {
   type WebGpuOptions,
 } from "./webgpu_backend.ts";
 export { BufferPool, GpuBuffer } from "./buffer_pool.ts";
-export { type Access, type Binding, GpuContext, type Kernel } from "./gpu_context.ts";
-export type {
-  AdamArgs,
-  Backend,
-  BinaryOp,
-  BufferHandle,
-  DType,
-  FusedOps,
-  ReduceOp,
-  TypedArray,
-  UnaryOp,
-  View,
-} from "../backend.ts";
+export { GpuContext } from "./gpu_context.ts";
+export type { Access, Binding, Kernel } from "./kernel.ts";

@@ -7,16 +7,18 @@
  */
 
 import type {
-  AdamArgs,
   BinaryOp,
   BufferHandle,
   DeferredCheck,
   DType,
+  FusedArgs,
   UnaryOp,
   View,
 } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
-import type { Binding, GpuContext, Kernel } from "./gpu_context.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import type { Binding, Kernel } from "./kernel.ts";
+import { numel } from "../layout.ts";
 import { ERROR_BYTES } from "./device_errors.ts";
 import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
 import {
@@ -26,7 +28,6 @@ import {
   coalesce,
   gpuBuffer,
   Meta,
-  numel,
   sameShape,
 } from "./meta.ts";
 import {
@@ -198,12 +199,7 @@ export function checkedAssign(
 /** In-place Adam/AdamW on contiguous param, m, v and a strided grad. */
 export function adam(
   ctx: GpuContext,
-  param: BufferHandle,
-  grad: View,
-  m: BufferHandle,
-  v: BufferHandle,
-  size: number,
-  args: AdamArgs,
+  ...[param, grad, m, v, size, args]: FusedArgs<"adam">
 ): void {
   if (size === 0) return;
   const [p, mb, vb] = [param, m, v].map(gpuBuffer);

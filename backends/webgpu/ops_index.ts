@@ -8,7 +8,8 @@ import type { BufferHandle, View } from "../backend.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { bindingBytes } from "./limits.ts";
 import { ERROR_BYTES } from "./device_errors.ts";
-import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
+import { numel } from "../layout.ts";
+import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import { grid1d } from "./ops_elementwise.ts";
 import {
   GATHER_SCALARS,

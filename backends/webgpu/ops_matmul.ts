@@ -6,11 +6,13 @@
  * @module
  */
 
-import type { BufferHandle, View } from "../backend.ts";
+import type { BufferHandle, FusedArgs, View } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
-import type { Binding, GpuContext } from "./gpu_context.ts";
+import type { GpuContext } from "./gpu_context.ts";
+import type { Binding } from "./kernel.ts";
 import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
-import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
+import { numel } from "../layout.ts";
+import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import {
   MATMUL_SCALARS,
   matmulSource,
@@ -192,14 +194,7 @@ export function linear(
  */
 export function loraLinear(
   ctx: GpuContext,
-  x: View,
-  w: View,
-  bias: View | null,
-  a: View,
-  bUp: View,
-  scaling: number,
-  out: BufferHandle,
-  down: BufferHandle,
+  ...[x, w, bias, a, bUp, scaling, out, down]: FusedArgs<"loraLinear">
 ): void {
   checkView(x, "loraLinear x", "float32");
   const base = planLinear(x, w, bias, "loraLinear");

@@ -9,7 +9,8 @@ import type { BufferHandle, ReduceOp, View } from "../backend.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import { ERROR_BYTES } from "./device_errors.ts";
 import { grid2d } from "./limits.ts";
-import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta, numel } from "./meta.ts";
+import { numel } from "../layout.ts";
+import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import {
   crossEntropySource,
   reduceSource,

@@ -21,7 +21,6 @@
  */
 
 import type {
-  AdamArgs,
   Backend,
   BinaryOp,
   BufferHandle,
@@ -57,6 +56,20 @@ export interface WebGpuOptions {
   powerPreference?: GPUPowerPreference;
 }
 
+/**
+ * `op` bound to `ctx`, throwing a recorded device error or loss first (as
+ * every compute call does).
+ */
+function checkedFirst<A extends unknown[]>(
+  ctx: GpuContext,
+  op: (ctx: GpuContext, ...args: A) => void,
+): (...args: A) => void {
+  return (...args) => {
+    ctx.check();
+    op(ctx, ...args);
+  };
+}
+
 /** A {@link Backend} running WGSL kernels on a WebGPU device. */
 export class WebGpuBackend implements Backend {
   /** Registered name. */
@@ -74,47 +87,14 @@ export class WebGpuBackend implements Backend {
    */
   constructor(readonly device: GPUDevice, readonly adapterInfo = "") {
     const ctx = this.ctx = new GpuContext(device);
+    // Parameter lists come from FusedOps (contextual typing), never retyped.
     this.fused = {
-      linear: (x: View, w: View, b: View | null, out: BufferHandle) => {
-        ctx.check();
-        linear(ctx, x, w, b, out);
-      },
-      loraLinear: (
-        x: View,
-        w: View,
-        b: View | null,
-        a: View,
-        bUp: View,
-        scaling: number,
-        out: BufferHandle,
-        down: BufferHandle,
-      ) => {
-        ctx.check();
-        loraLinear(ctx, x, w, b, a, bUp, scaling, out, down);
-      },
-      softmax: (x: View, out: BufferHandle) => {
-        ctx.check();
-        softmax(ctx, x, out, false);
-      },
-      logSoftmax: (x: View, out: BufferHandle) => {
-        ctx.check();
-        softmax(ctx, x, out, true);
-      },
-      crossEntropy: (x: View, targets: View, losses: BufferHandle, probs: BufferHandle) => {
-        ctx.check();
-        crossEntropy(ctx, x, targets, losses, probs);
-      },
-      adam: (
-        param: BufferHandle,
-        grad: View,
-        m: BufferHandle,
-        v: BufferHandle,
-        size: number,
-        args: AdamArgs,
-      ) => {
-        ctx.check();
-        adam(ctx, param, grad, m, v, size, args);
-      },
+      linear: checkedFirst(ctx, linear),
+      loraLinear: checkedFirst(ctx, loraLinear),
+      softmax: checkedFirst(ctx, (ctx, x, out) => softmax(ctx, x, out, false)),
+      logSoftmax: checkedFirst(ctx, (ctx, x, out) => softmax(ctx, x, out, true)),
+      crossEntropy: checkedFirst(ctx, crossEntropy),
+      adam: checkedFirst(ctx, adam),
     };
   }
 

@@ -8,6 +8,7 @@
  */
 
 import type { DType } from "../backend.ts";
+import type { Access } from "./kernel.ts";
 import { WGSL_INF, WGSL_NAN, WGSL_NEG_INF, WORKGROUP_SIZE } from "./limits.ts";
 
 /** WGSL scalar type of a dtype. */
@@ -23,6 +24,23 @@ export interface BufferDecl {
   readonly type: "f32" | "i32" | "u32" | "atomic<u32>";
   /** `read` or `read_write`. */
   readonly access: "read" | "read_write";
+}
+
+/** Generated kernel source and the access of its buffers. */
+export interface KernelSource {
+  /** WGSL code. */
+  code: string;
+  /** Access of bindings 1… */
+  access: Access[];
+}
+
+/**
+ * A kernel from its buffers (bindings 1…) and the WGSL that follows their
+ * declarations; the access list is read off the declarations, so the two
+ * cannot disagree.
+ */
+export function kernelSource(buffers: readonly BufferDecl[], code: string): KernelSource {
+  return { code: header(buffers) + code, access: buffers.map((b) => b.access) };
 }
 
 /** Declarations of `prm` (binding 0) and of `buffers` (bindings 1…). */
@@ -82,6 +100,22 @@ export function stridedOffsets(
 /** Words used by `stridedOffsets` for `rank` dims and `views` operands. */
 export function stridedWords(rank: number, views: number): number {
   return rank + views * (rank + 1);
+}
+
+/** WGSL `pow_u_<t>(a, n)`: a^n for a u32 n by square-and-multiply. */
+function powBySquaring(t: "f32" | "i32"): string {
+  return `fn pow_u_${t}(a: ${t}, n: u32) -> ${t} {
+  var e = n;
+  var base = a;
+  var r = ${t}(1);
+  loop {
+    if ((e & 1u) != 0u) { r = r * base; }
+    e = e >> 1u;
+    if (e == 0u) { break; }
+    base = base * base;
+  }
+  return r;
+}`;
 }
 
 /**
@@ -184,14 +218,6 @@ fn erfc_large(x: f32) -> f32 {
   return exp_neg_sq(x) * p * u;
 }
 
-fn erf_(x: f32) -> f32 {
-  if (is_nan(x)) { return x; }
-  let a = abs(x);
-  if (a < 1.0) { return erf_small(x); }
-  let r = 1.0 - erfc_large(a);
-  return select(r, -r, x < 0.0);
-}
-
 fn erfc_(x: f32) -> f32 {
   if (is_nan(x)) { return x; }
   let a = abs(x);
@@ -240,21 +266,16 @@ fn sigmoid_(x: f32) -> f32 {
 // Math.sign: ±1, and x itself for ±0 and NaN.
 fn sign_f(x: f32) -> f32 { return select(select(x, -1.0, x < 0.0), 1.0, x > 0.0); }
 
+${powBySquaring("f32")}
+${powBySquaring("i32")}
+
 // JS Math.pow semantics on f32.
 fn pow_f(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
   if (is_nan(a) || is_nan(b)) { return nan_(); }
   let integral = trunc(b) == b;
   if (integral && abs(b) <= 64.0) {
-    var e = u32(abs(b));
-    var base = a;
-    var r = 1.0;
-    loop {
-      if ((e & 1u) != 0u) { r = r * base; }
-      e = e >> 1u;
-      if (e == 0u) { break; }
-      base = base * base;
-    }
+    let r = pow_u_f32(a, u32(abs(b)));
     return select(r, 1.0 / r, b < 0.0);
   }
   if (a == 0.0) { return select(0.0, inf_(), b < 0.0); }
@@ -277,16 +298,7 @@ fn pow_i(a: i32, b: i32) -> i32 {
     if (a == -1) { return select(1, -1, (b & 1) != 0); }
     return 0;
   }
-  var e = u32(b);
-  var base = a;
-  var r = 1;
-  loop {
-    if ((e & 1u) != 0u) { r = r * base; }
-    e = e >> 1u;
-    if (e == 0u) { break; }
-    base = base * base;
-  }
-  return r;
+  return pow_u_i32(a, u32(b));
 }
 
 // f32 -> i32 as an Int32Array stores a number (ToInt32): truncate toward

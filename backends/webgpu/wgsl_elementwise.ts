@@ -10,17 +10,16 @@
  */
 
 import type { BinaryOp, DType, UnaryOp } from "../backend.ts";
-import type { Access } from "./gpu_context.ts";
-import { type BufferDecl, header, main1d, MATH, stridedOffsets, wgslType } from "./wgsl_common.ts";
+import {
+  type BufferDecl,
+  type KernelSource,
+  kernelSource,
+  main1d,
+  MATH,
+  stridedOffsets,
+  wgslType,
+} from "./wgsl_common.ts";
 import { ABORT, FIRST, FIRST_TXN } from "./device_errors.ts";
-
-/** Generated kernel source and the access of its buffers. */
-export interface KernelSource {
-  /** WGSL code. */
-  code: string;
-  /** Access of bindings 1… */
-  access: Access[];
-}
 
 const FLOAT_UNARY: Record<UnaryOp, string> = {
   neg: "-x",
@@ -34,7 +33,6 @@ const FLOAT_UNARY: Record<UnaryOp, string> = {
   gelu: "gelu_(x)",
   geluGrad: "gelu_grad(x)",
   sign: "sign_f(x)",
-  erf: "erf_(x)",
 };
 
 const INT_UNARY: Partial<Record<UnaryOp, string>> = {
@@ -56,81 +54,37 @@ export function unarySource(op: UnaryOp, dtype: DType, rank: number): KernelSour
   }
   const body = stridedOffsets(rank, 1, ["x"]) +
     `  let x = xs[o_x];\n  let xf = f32(x);\n  out[idx] = ${expr};`;
-  return {
-    code: header([
-      { name: "xs", type: t, access: "read" },
-      { name: "out", type: t, access: "read_write" },
-    ]) + MATH + main1d(0, body),
-    access: ["read", "read_write"],
-  };
+  return kernelSource([
+    { name: "xs", type: t, access: "read" },
+    { name: "out", type: t, access: "read_write" },
+  ], MATH + main1d(0, body));
 }
 
-function floatBinary(op: BinaryOp): string {
-  switch (op) {
-    case "add":
-      return "a + b";
-    case "sub":
-      return "a - b";
-    case "mul":
-      return "a * b";
-    case "div":
-      return "a / b";
-    case "pow":
-      return "pow_f(a, b)";
-    case "max":
-      return "select(max(a, b), nan_(), is_nan(a) || is_nan(b))";
-    case "min":
-      return "select(min(a, b), nan_(), is_nan(a) || is_nan(b))";
-    case "eq":
-      return "select(0.0, 1.0, a == b)";
-    case "lt":
-      return "select(0.0, 1.0, a < b)";
-    case "gt":
-      return "select(0.0, 1.0, a > b)";
-  }
-  throw new Error(`webgpu: unknown binary op ${op}`);
-}
-
-function intBinary(op: BinaryOp): string {
-  switch (op) {
-    case "add":
-      return "a + b";
-    case "sub":
-      return "a - b";
-    case "mul":
-      return "a * b";
-    case "div": // JS: x/0 is ±Inf or NaN, stored as 0 in an Int32Array
-      return "select(a / select(b, 1, b == 0), 0, b == 0)";
-    case "pow":
-      return "pow_i(a, b)";
-    case "max":
-      return "max(a, b)";
-    case "min":
-      return "min(a, b)";
-    case "eq":
-      return "select(0, 1, a == b)";
-    case "lt":
-      return "select(0, 1, a < b)";
-    case "gt":
-      return "select(0, 1, a > b)";
-  }
-  throw new Error(`webgpu: unknown binary op ${op}`);
-}
+/** WGSL of each binary op on f32 and on i32 operands `a`, `b`. */
+const BINARY: Record<BinaryOp, [f32: string, i32: string]> = {
+  add: ["a + b", "a + b"],
+  sub: ["a - b", "a - b"],
+  mul: ["a * b", "a * b"],
+  // JS: x/0 is ±Inf or NaN, stored as 0 in an Int32Array.
+  div: ["a / b", "select(a / select(b, 1, b == 0), 0, b == 0)"],
+  pow: ["pow_f(a, b)", "pow_i(a, b)"],
+  eq: ["select(0.0, 1.0, a == b)", "select(0, 1, a == b)"],
+  lt: ["select(0.0, 1.0, a < b)", "select(0, 1, a < b)"],
+  gt: ["select(0.0, 1.0, a > b)", "select(0, 1, a > b)"],
+};
 
 /** `out[i] = op(a[i], b[i])` over strided, pre-broadcast operands. */
 export function binarySource(op: BinaryOp, dtype: DType, rank: number): KernelSource {
+  if (!(op in BINARY)) throw new Error(`webgpu: unknown binary op ${op}`);
   const t = wgslType(dtype);
-  const expr = dtype === "float32" ? floatBinary(op) : intBinary(op);
+  const expr = BINARY[op][dtype === "float32" ? 0 : 1];
   const body = stridedOffsets(rank, 1, ["a", "b"]) +
     `  let a = as_[o_a];\n  let b = bs[o_b];\n  out[idx] = ${expr};`;
-  return {
-    code: header([
-      { name: "as_", type: t, access: "read" },
-      { name: "bs", type: t, access: "read" },
-      { name: "out", type: t, access: "read_write" },
-    ]) + MATH + main1d(0, body),
-    access: ["read", "read", "read_write"],
-  };
+  return kernelSource([
+    { name: "as_", type: t, access: "read" },
+    { name: "bs", type: t, access: "read" },
+    { name: "out", type: t, access: "read_write" },
+  ], MATH + main1d(0, body));
 }
 
 /** `out[i] = cond[i] != 0 ? a[i] : b[i]`. */
@@ -142,15 +96,12 @@ export function whereSource(condType: DType, dtype: DType, rank: number): Kernel
   const test = ct === "f32" ? "(bitcast<u32>(cs[o_c]) & 0x7fffffffu) != 0u" : "cs[o_c] != 0";
   const body = stridedOffsets(rank, 1, ["c", "a", "b"]) +
     `  out[idx] = select(bs[o_b], as_[o_a], ${test});`;
-  return {
-    code: header([
-      { name: "cs", type: ct, access: "read" },
-      { name: "as_", type: t, access: "read" },
-      { name: "bs", type: t, access: "read" },
-      { name: "out", type: t, access: "read_write" },
-    ]) + main1d(0, body),
-    access: ["read", "read", "read", "read_write"],
-  };
+  return kernelSource([
+    { name: "cs", type: ct, access: "read" },
+    { name: "as_", type: t, access: "read" },
+    { name: "bs", type: t, access: "read" },
+    { name: "out", type: t, access: "read_write" },
+  ], main1d(0, body));
 }
 
 function convert(from: DType, to: DType, expr: string): string {
@@ -162,13 +113,10 @@ function convert(from: DType, to: DType, expr: string): string {
 export function castSource(from: DType, to: DType, rank: number): KernelSource {
   const body = stridedOffsets(rank, 1, ["x"]) +
     `  out[idx] = ${convert(from, to, "xs[o_x]")};`;
-  return {
-    code: header([
-      { name: "xs", type: wgslType(from), access: "read" },
-      { name: "out", type: wgslType(to), access: "read_write" },
-    ]) + MATH + main1d(0, body),
-    access: ["read", "read_write"],
-  };
+  return kernelSource([
+    { name: "xs", type: wgslType(from), access: "read" },
+    { name: "out", type: wgslType(to), access: "read_write" },
+  ], MATH + main1d(0, body));
 }
 
 /**
@@ -185,10 +133,7 @@ export function copySource(from: DType, to: DType, rank: number, guarded = false
     { name: "ys", type: wgslType(to), access: "read_write" },
   ];
   if (guarded) decls.push({ name: "err", type: "atomic<u32>", access: "read_write" });
-  return {
-    code: header(decls) + MATH + main1d(0, body),
-    access: decls.map((d) => d.access),
-  };
+  return kernelSource(decls, MATH + main1d(0, body));
 }
 
 /**
@@ -204,13 +149,10 @@ export function finiteCheckSource(rank: number): KernelSource {
     atomicMin(&err[${FIRST_TXN}], prm[1]);
     atomicStore(&err[${ABORT}], 1u);
   }`;
-  return {
-    code: header([
-      { name: "xs", type: "f32", access: "read" },
-      { name: "err", type: "atomic<u32>", access: "read_write" },
-    ]) + MATH + main1d(0, body),
-    access: ["read", "read_write"],
-  };
+  return kernelSource([
+    { name: "xs", type: "f32", access: "read" },
+    { name: "err", type: "atomic<u32>", access: "read_write" },
+  ], MATH + main1d(0, body));
 }
 
 /** Number of scalar words before the grad's strided layout in Adam. */
@@ -239,13 +181,10 @@ export function adamSource(rank: number): KernelSource {
   p = p * decay;
   let denom = sqrt(v) / sqrt_b2 + eps;
   param[idx] = p - step * m / denom;`;
-  return {
-    code: header([
-      { name: "param", type: "f32", access: "read_write" },
-      { name: "grad", type: "f32", access: "read" },
-      { name: "ms", type: "f32", access: "read_write" },
-      { name: "vs", type: "f32", access: "read_write" },
-    ]) + main1d(0, body),
-    access: ["read_write", "read", "read_write", "read_write"],
-  };
+  return kernelSource([
+    { name: "param", type: "f32", access: "read_write" },
+    { name: "grad", type: "f32", access: "read" },
+    { name: "ms", type: "f32", access: "read_write" },
+    { name: "vs", type: "f32", access: "read_write" },
+  ], main1d(0, body));
 }

@@ -23,8 +23,14 @@
  */
 
 import type { DType } from "../backend.ts";
-import { header, main1d, MATH, stridedOffsets, wgslType } from "./wgsl_common.ts";
-import type { KernelSource } from "./wgsl_elementwise.ts";
+import {
+  type KernelSource,
+  kernelSource,
+  main1d,
+  MATH,
+  stridedOffsets,
+  wgslType,
+} from "./wgsl_common.ts";
 
 /** Words before the row layout of gather. */
 export const GATHER_SCALARS = 9;
@@ -52,15 +58,12 @@ export function gatherSource(dtype: DType, indexType: DType, rank: number): Kern
   }
 ${stridedOffsets(rank, GATHER_SCALARS, ["x"], "inner")}
   out[idx] = xs[bitcast<i32>(prm[4]) + row * bitcast<i32>(prm[5]) + o_x];`;
-  return {
-    code: header([
-      { name: "xs", type: t, access: "read" },
-      { name: "ids", type: wgslType(indexType), access: "read" },
-      { name: "out", type: t, access: "read_write" },
-      { name: "err", type: "atomic<u32>", access: "read_write" },
-    ]) + MATH + indexFn(indexType, 6, 7) + main1d(0, body),
-    access: ["read", "read", "read_write", "read_write"],
-  };
+  return kernelSource([
+    { name: "xs", type: t, access: "read" },
+    { name: "ids", type: wgslType(indexType), access: "read" },
+    { name: "out", type: t, access: "read_write" },
+    { name: "err", type: "atomic<u32>", access: "read_write" },
+  ], MATH + indexFn(indexType, 6, 7) + main1d(0, body));
 }
 
 /**
@@ -72,13 +75,10 @@ export function indexCheckSource(indexType: DType): KernelSource {
   const body = `
   let row = ix(idx);
   if (row < 0 || u32(row) >= prm[1]) { atomicMin(&err[0], prm[4]); }`;
-  return {
-    code: header([
-      { name: "ids", type: wgslType(indexType), access: "read" },
-      { name: "err", type: "atomic<u32>", access: "read_write" },
-    ]) + MATH + indexFn(indexType, 2, 3) + main1d(0, body),
-    access: ["read", "read_write"],
-  };
+  return kernelSource([
+    { name: "ids", type: wgslType(indexType), access: "read" },
+    { name: "err", type: "atomic<u32>", access: "read_write" },
+  ], MATH + indexFn(indexType, 2, 3) + main1d(0, body));
 }
 
 /** First pass of scatterAdd: chains of equal indices. */
@@ -96,13 +96,10 @@ export function scatterLinkSource(indexType: DType): KernelSource {
   }
   link[idx] = next;
   link[n + idx] = head;`;
-  return {
-    code: header([
-      { name: "ids", type: wgslType(indexType), access: "read" },
-      { name: "link", type: "i32", access: "read_write" },
-    ]) + MATH + indexFn(indexType, 1, 2) + main1d(0, body),
-    access: ["read", "read_write"],
-  };
+  return kernelSource([
+    { name: "ids", type: wgslType(indexType), access: "read" },
+    { name: "link", type: "i32", access: "read_write" },
+  ], MATH + indexFn(indexType, 1, 2) + main1d(0, body));
 }
 
 /** Second pass of scatterAdd; `rank` is the rank of one row. */
@@ -127,13 +124,10 @@ ${stridedOffsets(rank, SCATTER_SCALARS, ["o", "s"], "inner")}
     if (q < 0) { break; }
   }
   out[op] = acc;`;
-  return {
-    code: header([
-      { name: "out", type: t, access: "read_write" },
-      { name: "ids", type: wgslType(indexType), access: "read" },
-      { name: "src", type: t, access: "read" },
-      { name: "link", type: "i32", access: "read" },
-    ]) + MATH + indexFn(indexType, 8, 9) + main1d(0, body),
-    access: ["read_write", "read", "read", "read"],
-  };
+  return kernelSource([
+    { name: "out", type: t, access: "read_write" },
+    { name: "ids", type: wgslType(indexType), access: "read" },
+    { name: "src", type: t, access: "read" },
+    { name: "link", type: "i32", access: "read" },
+  ], MATH + indexFn(indexType, 8, 9) + main1d(0, body));
 }

@@ -24,8 +24,7 @@
 
 import type { DType } from "../backend.ts";
 import { WORKGROUP_SIZE } from "./limits.ts";
-import { header, wgslType } from "./wgsl_common.ts";
-import type { KernelSource } from "./wgsl_elementwise.ts";
+import { type BufferDecl, type KernelSource, kernelSource, wgslType } from "./wgsl_common.ts";
 
 /** Which matmul kernel to use. */
 export type MatmulVariant = "tiled" | "skinny";
@@ -76,17 +75,18 @@ export function matmulSource(
   const alphaDecl = accumulate ? "\n  let alpha = bitcast<f32>(prm[12]);" : "";
   /** Stores (or adds) `v` at output element `o`. */
   const store = (o: string, v: string) => accumulate ? `out[${o}] += ${v};` : `out[${o}] = ${v};`;
-  const bufs = [
-    { name: "A", type: t, access: "read" as const },
-    { name: "B", type: t, access: "read" as const },
-    ...(bias ? [{ name: "bias", type: t, access: "read" as const }] : []),
-    { name: "out", type: t, access: "read_write" as const },
+  const bufs: BufferDecl[] = [
+    { name: "A", type: t, access: "read" },
+    { name: "B", type: t, access: "read" },
+    ...(bias ? [{ name: "bias", type: t, access: "read" } as const] : []),
+    { name: "out", type: t, access: "read_write" },
   ];
-  const access = bufs.map((b) => b.access);
   const biasAt = (n: string) =>
     bias ? ` + bias[bitcast<i32>(prm[10]) + i32(${n}) * bitcast<i32>(prm[11])]` : "";
   if (variant === "skinny") {
-    const code = header(bufs) + `
+    return kernelSource(
+      bufs,
+      `
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -108,10 +108,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   ${store("z * M * N + i", `acc${biasAt("n")}`)}
 }
-`;
-    return { code, access };
+`,
+    );
   }
-  const code = header(bufs) + `
+  return kernelSource(
+    bufs,
+    `
 var<workgroup> As: array<${t}, ${16 * TILE}>;
 var<workgroup> Bs: array<${t}, ${16 * TILE}>;
 
@@ -167,6 +169,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     }
   }
 }
-`;
-  return { code, access };
+`,
+  );
 }

@@ -16,8 +16,14 @@
 
 import type { DType, ReduceOp } from "../backend.ts";
 import { WGSL_I32_MIN, WORKGROUP_SIZE } from "./limits.ts";
-import { header, main1d, MATH, wgslType } from "./wgsl_common.ts";
-import type { KernelSource } from "./wgsl_elementwise.ts";
+import {
+  type BufferDecl,
+  type KernelSource,
+  kernelSource,
+  main1d,
+  MATH,
+  wgslType,
+} from "./wgsl_common.ts";
 
 /** Which reduction kernel shape to use. */
 export type ReduceVariant = "thread" | "group";
@@ -85,17 +91,16 @@ fn combine(a: ${t}, b: ${t}) -> ${t} {
   for (var j = ${start}; j < prm[1]; j += ${step}) {
     acc = combine(acc, xs[base + red_off(j)]);
   }`;
-  const bufs = header([
+  const bufs: BufferDecl[] = [
     { name: "xs", type: t, access: "read" },
     { name: "out", type: outT, access: "read_write" },
-  ]);
-  const access: KernelSource["access"] = ["read", "read_write"];
+  ];
   if (variant === "thread") {
     const body = `  let base = bitcast<i32>(prm[2]) + kept_off(idx);` + loop("0u", "1u") +
       (op === "argmax"
         ? `\n  out[idx] = select(i32(bi), 0, bi == 0xffffffffu);`
         : `\n  out[idx] = acc;`);
-    return { code: bufs + MATH + fns + main1d(0, body), access };
+    return kernelSource(bufs, MATH + fns + main1d(0, body));
   }
   const W = WORKGROUP_SIZE;
   const shared = `var<workgroup> sv: array<${t}, ${W}>;\n` +
@@ -107,7 +112,9 @@ fn combine(a: ${t}, b: ${t}) -> ${t} {
   const write = op === "argmax"
     ? `out[o] = select(i32(si[0]), 0, si[0] == 0xffffffffu);`
     : `out[o] = sv[0];`;
-  const code = bufs + MATH + fns + shared + `
+  return kernelSource(
+    bufs,
+    MATH + fns + shared + `
 @compute @workgroup_size(${W})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -123,8 +130,8 @@ ${loop("lid", `${W}u`)}
   }
   if (lid == 0u) { ${write} }
 }
-`;
-  return { code, access };
+`,
+  );
 }
 
 /** Row max then row sum of `exp(x − max)`, into `mx` and `total`. */
@@ -178,19 +185,21 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
  */
 export function softmaxSource(log: boolean): KernelSource {
   const W = WORKGROUP_SIZE;
-  const code = header([
-    { name: "xs", type: "f32", access: "read" },
-    { name: "out", type: "f32", access: "read_write" },
-  ]) + MATH + rowMain(
-    W,
-    `
+  return kernelSource(
+    [
+      { name: "xs", type: "f32", access: "read" },
+      { name: "out", type: "f32", access: "read_write" },
+    ],
+    MATH + rowMain(
+      W,
+      `
   let ob = row * cols;
   for (var c = lid; c < cols; c += ${W}u) {
     let z = xs[base + i32(c) * cs] - mx;
     out[ob + c] = ${log ? "z - lt" : "exp_acc(z) / total"};
   }`,
+    ),
   );
-  return { code, access: ["read", "read_write"] };
 }
 
 /**
@@ -201,15 +210,17 @@ export function softmaxSource(log: boolean): KernelSource {
  */
 export function crossEntropySource(): KernelSource {
   const W = WORKGROUP_SIZE;
-  const code = header([
-    { name: "xs", type: "f32", access: "read" },
-    { name: "tg", type: "i32", access: "read" },
-    { name: "losses", type: "f32", access: "read_write" },
-    { name: "probs", type: "f32", access: "read_write" },
-    { name: "err", type: "atomic<u32>", access: "read_write" },
-  ]) + MATH + rowMain(
-    W,
-    `
+  return kernelSource(
+    [
+      { name: "xs", type: "f32", access: "read" },
+      { name: "tg", type: "i32", access: "read" },
+      { name: "losses", type: "f32", access: "read_write" },
+      { name: "probs", type: "f32", access: "read_write" },
+      { name: "err", type: "atomic<u32>", access: "read_write" },
+    ],
+    MATH + rowMain(
+      W,
+      `
   let ob = row * cols;
   for (var c = lid; c < cols; c += ${W}u) {
     probs[ob + c] = exp_acc(xs[base + i32(c) * cs] - mx) / total;
@@ -221,6 +232,6 @@ export function crossEntropySource(): KernelSource {
     else { atomicMin(&err[0], prm[7]); }
     losses[row] = loss;
   }`,
+    ),
   );
-  return { code, access: ["read", "read", "read_write", "read_write", "read_write"] };
 }

@@ -18,7 +18,7 @@ import {
   tensor,
 } from "../../mod.ts";
 import { type Impl, type PreparedW2, runPeer, W2_SHAPE, type W2Data } from "./_harness.ts";
-import { setNumThreads } from "../../backends/cpu/wasm/kernels.ts";
+import { setNumThreads } from "../../backends/cpu/wasm/mod.ts";
 
 const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8, LR = 1e-3;
 

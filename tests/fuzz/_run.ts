@@ -10,7 +10,7 @@
  * @module
  */
 import { getBackend, keep, memory, noGrad, scope, Tensor, tensor } from "../../mod.ts";
-import { checkHeap } from "../../backends/cpu/wasm/kernels.ts";
+import { checkHeap } from "../../backends/cpu/wasm/mod.ts";
 import type { Arg, Case, TSpec } from "./_gen.ts";
 import { Rng } from "./_gen.ts";
 import { OPS, type OpSpec } from "./_ops.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { randn, setBackend } from "../../mod.ts";
-import { workerRunning } from "../../backends/cpu/wasm/kernels.ts";
+import { workerRunning } from "../../backends/cpu/wasm/mod.ts";
 
 addEventListener("unload", () => console.log(`stopped before exit ${!workerRunning()}`));
 

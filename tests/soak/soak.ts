@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { memory, setBackend } from "../../mod.ts";
 import { backendInstance } from "../../backends/registry.ts";
-import { heapStats } from "../../backends/cpu/wasm/kernels.ts";
+import { heapStats } from "../../backends/cpu/wasm/mod.ts";
 import type { WebGpuBackend } from "../../backends/webgpu/mod.ts";
 import { startLoraRun } from "../_demo_training.ts";
 

@@ -8,7 +8,7 @@ import { cat, memory, ones, stack, tensor, zeros } from "../../mod.ts";
 import { backendInstance } from "../../backends/registry.ts";
 import { Storage } from "../../tensor/memory.ts";
 import { WasmHeap } from "../../backends/cpu/wasm/heap.ts";
-import { checkHeap, heapStats, setHeapLimit } from "../../backends/cpu/wasm/kernels.ts";
+import { checkHeap, heapStats, setHeapLimit } from "../../backends/cpu/wasm/mod.ts";
 import { backendTest, isCpu } from "../_backends.ts";
 
 const BAD_SIZES = [NaN, -1, 2.5, Infinity, -Infinity, 2 ** 53, "4" as unknown as number];

@@ -2,12 +2,14 @@
  * A tiny WebAssembly binary emitter: just enough to build the CPU kernels at
  * load time without any external toolchain or binary blob.
  *
- * A {@link ModuleBuilder} collects function types, one imported shared
- * memory and functions; a {@link FuncBuilder} appends instructions to one
- * function body. Instructions are written as methods (`f.localGet(0)`) that
- * push raw opcode bytes; structured control flow (`block`/`loop`/`if`) is
- * closed with {@link FuncBuilder.end}. The emitter validates nothing itself:
- * `WebAssembly.validate` / `new WebAssembly.Module` do.
+ * A `ModuleBuilder` (module_builder.ts) collects function types, one
+ * imported shared memory and functions; a {@link FuncBuilder} appends
+ * instructions to one function body. Instructions are written as methods
+ * (`f.localGet(0)`) that push raw opcode bytes; structured control flow (`block`/`loop`/`if`) takes
+ * the enclosed code as a callback and emits its own `end`, so nesting is
+ * balanced by construction and branch depths are checked. Beyond that the
+ * emitter validates nothing itself: `WebAssembly.validate` /
+ * `new WebAssembly.Module` do.
  *
  * @module
  */
@@ -44,12 +46,6 @@ export function sleb(n: number): number[] {
   }
 }
 
-/** A length-prefixed UTF-8 name. */
-function name(s: string): number[] {
-  const b = new TextEncoder().encode(s);
-  return [...uleb(b.length), ...b];
-}
-
 /** One function body under construction. */
 export class FuncBuilder {
   /** Encoded instructions so far. */
@@ -57,12 +53,31 @@ export class FuncBuilder {
   /** Declared (non-parameter) locals, in order. */
   readonly locals: ValType[] = [];
 
+  /** Structured instructions open around the code being emitted. */
+  #depth = 0;
+
   /**
    * Starts an empty body.
    * @param params parameter types; they are locals 0..params.length-1.
    * @param results result types.
    */
   constructor(readonly params: ValType[], readonly results: ValType[]) {}
+
+  #enclose(opcode: number, body: () => void): this {
+    this.op(opcode, 0x40); // 0x40: no result
+    this.#depth++;
+    body();
+    this.#depth--;
+    return this.op(0x0b);
+  }
+
+  /** Checks a branch depth (the function body is the outermost label). */
+  #label(depth: number): number {
+    if (!Number.isInteger(depth) || depth < 0 || depth > this.#depth) {
+      throw new RangeError(`wasm emitter: branch depth ${depth} with ${this.#depth} labels open`);
+    }
+    return depth;
+  }
 
   /** Declares a new local of type `t` and returns its index. */
   local(t: ValType): number {
@@ -82,33 +97,53 @@ export class FuncBuilder {
   }
 
   // --- control flow -------------------------------------------------------
-  /** `block` with no result. */
-  block(): this {
-    return this.op(0x02, 0x40);
+  // Structured instructions take the code they enclose as a callback and
+  // emit their own `end`, so nesting cannot come out unbalanced; branch
+  // depths are checked against the nesting they are emitted in.
+
+  /** `block` (no result) around `body`; `br` to it jumps past its end. */
+  block(body: () => void): this {
+    return this.#enclose(0x02, body);
   }
-  /** `loop` with no result. */
-  loop(): this {
-    return this.op(0x03, 0x40);
+  /** `loop` (no result) around `body`; `br` to it jumps back to its start. */
+  loop(body: () => void): this {
+    return this.#enclose(0x03, body);
   }
-  /** `if` with no result (pops an i32 condition). */
-  if(): this {
-    return this.op(0x04, 0x40);
+  /**
+   * `if` (no result; pops an i32 condition) running `then`, and `otherwise`
+   * (the `else` arm) when given.
+   */
+  if(then: () => void, otherwise?: () => void): this {
+    return this.#enclose(0x04, () => {
+      then();
+      if (otherwise) {
+        this.op(0x05);
+        otherwise();
+      }
+    });
   }
-  /** `else` of the innermost `if`. */
-  else(): this {
-    return this.op(0x05);
-  }
-  /** Ends the innermost block / loop / if (or the function body). */
-  end(): this {
-    return this.op(0x0b);
+  /**
+   * A loop that checks before each pass: `exit` pushes an i32 and a
+   * non-zero value leaves; otherwise `body` runs and the loop repeats
+   * (`block { loop { exit; br_if 1; body; br 0 } }`).
+   */
+  loopUntil(exit: () => void, body: () => void): this {
+    return this.block(() =>
+      this.loop(() => {
+        exit();
+        this.brIf(1);
+        body();
+        this.br(0);
+      })
+    );
   }
   /** Unconditional branch to the label `depth` levels out. */
   br(depth: number): this {
-    return this.op(0x0c, ...uleb(depth));
+    return this.op(0x0c, ...uleb(this.#label(depth)));
   }
   /** Branch if the popped i32 is non-zero. */
   brIf(depth: number): this {
-    return this.op(0x0d, ...uleb(depth));
+    return this.op(0x0d, ...uleb(this.#label(depth)));
   }
   /** Returns from the function. */
   return(): this {
@@ -231,8 +266,6 @@ export class FuncBuilder {
   f32Mul = (): this => this.op(0x94);
   /** `f32.div`. */
   f32Div = (): this => this.op(0x95);
-  /** `f32.min`. */
-  f32Min = (): this => this.op(0x96);
   /** `f32.max`. */
   f32Max = (): this => this.op(0x97);
   /** `f32.neg`. */
@@ -267,8 +300,6 @@ export class FuncBuilder {
   f32x4Mul = (): this => this.simd(0xe6);
   /** `f32x4.div`. */
   f32x4Div = (): this => this.simd(0xe7);
-  /** `f32x4.min` (NaN-propagating, like `Math.min`). */
-  f32x4Min = (): this => this.simd(0xe8);
   /** `f32x4.max` (NaN-propagating, like `Math.max`). */
   f32x4Max = (): this => this.simd(0xe9);
   /**
@@ -276,90 +307,4 @@ export class FuncBuilder {
    * not at the engine's choice. Stack: a b c → a*b+c.
    */
   f32x4RelaxedMadd = (): this => this.simd(0x105);
-}
-
-/** An exported function. */
-interface FuncEntry {
-  name: string | null;
-  typeIndex: number;
-  body: FuncBuilder;
-}
-
-/** Collects types, the memory import and functions; emits module bytes. */
-export class ModuleBuilder {
-  private types: string[] = [];
-  private funcs: FuncEntry[] = [];
-  private memory: number[] = [];
-
-  /** Imports `env.memory` as a shared memory of `min`..`max` 64 KiB pages. */
-  importSharedMemory(min: number, max: number): void {
-    this.memory = [
-      ...name("env"),
-      ...name("memory"),
-      0x02, // import kind: memory
-      0x03, // limits flags: has max, shared
-      ...uleb(min),
-      ...uleb(max),
-    ];
-  }
-
-  /**
-   * Adds a function; `exportName` null keeps it internal. Returns its index
-   * (usable by `call`) and the builder to fill in.
-   */
-  func(
-    exportName: string | null,
-    params: ValType[],
-    results: ValType[],
-  ): { index: number; f: FuncBuilder } {
-    const sig = [0x60, ...uleb(params.length), ...params];
-    sig.push(...uleb(results.length), ...results);
-    const key = sig.join(",");
-    let typeIndex = this.types.indexOf(key);
-    if (typeIndex < 0) typeIndex = this.types.push(key) - 1;
-    const f = new FuncBuilder(params, results);
-    this.funcs.push({ name: exportName, typeIndex, body: f });
-    return { index: this.funcs.length - 1, f };
-  }
-
-  /** Encodes the whole module. */
-  emit(): Uint8Array {
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    const append = (dst: number[], src: number[]) => {
-      for (const b of src) dst.push(b); // no spread: bodies can be large
-    };
-    const section = (id: number, items: number[][]) => {
-      const payload = uleb(items.length);
-      for (const item of items) append(payload, item);
-      out.push(id, ...uleb(payload.length));
-      append(out, payload);
-    };
-    section(1, this.types.map((t) => t.split(",").map(Number)));
-    if (this.memory.length) section(2, [this.memory]);
-    section(3, this.funcs.map((f) => uleb(f.typeIndex)));
-    const exports = this.funcs
-      .map((f, i) => f.name === null ? [] : [...name(f.name), 0x00, ...uleb(i)])
-      .filter((e) => e.length);
-    section(7, exports);
-    section(
-      10,
-      this.funcs.map(({ body }) => {
-        // Locals are declared as runs of equal types.
-        const runs: number[][] = [];
-        for (const t of body.locals) {
-          const last = runs[runs.length - 1];
-          if (last && last[1] === t) last[0]++;
-          else runs.push([1, t]);
-        }
-        const fn = uleb(runs.length);
-        for (const [n, t] of runs) fn.push(...uleb(n), t);
-        append(fn, body.code);
-        fn.push(0x0b);
-        const entry = uleb(fn.length);
-        append(entry, fn);
-        return entry;
-      }),
-    );
-    return new Uint8Array(out);
-  }
 }

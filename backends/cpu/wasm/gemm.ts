@@ -1,106 +1,67 @@
 /**
  * The cache-blocked SGEMM driver (Goto/BLIS loop order) over the wasm
- * pack and gebp kernels. Runs on whichever thread owns `ex`/`scratch`.
+ * pack and gebp kernels, for one {@link HeapGemmCall}: the whole call on
+ * one thread ({@link sgemmBlocked}) or one thread's part of a call shared
+ * with the worker ({@link sgemmParallelPart}). Runs on whichever thread
+ * owns `ex`/`scratch`.
  *
  * @module
  */
 
-import { MR, NR } from "./wasm_module.ts";
+import { KC, MC, MR, NC, NR } from "./blocking.ts";
+import type { GemmExports } from "./exports.ts";
+import type { HeapGemmCall } from "../gemm_call.ts";
 
-/** Depth of a packed block (B micro-panel KC×NR×4 = 8 KiB stays in L1). */
-export const KC = 256;
-/** Rows of a packed A block (MC×KC×4 ≈ 120 KiB stays in L2). */
-export const MC = 120;
-/** Columns of a packed B block. */
-export const NC = 2048;
 /** Scratch bytes one thread needs: packed A, packed B, one edge tile. */
 export const SCRATCH_BYTES: number = (MC * KC + KC * NC + MR * NR) * 4 + 256;
 
-/** The wasm exports the driver uses. */
-export interface GemmExports {
-  /** See `gebp` in wasm_module.ts. */
-  gebp(
-    mc: number,
-    nc: number,
-    kc: number,
-    pa: number,
-    pb: number,
-    c: number,
-    ldc: number,
-    load: number,
-    tile: number,
-  ): void;
-  /** See `pack` in wasm_module.ts. */
-  pack(
-    mn: number,
-    kc: number,
-    src: number,
-    sMN: number,
-    sK: number,
-    dst: number,
-    w: number,
-  ): void;
+/** Byte address of C(i, j). */
+function atC(call: HeapGemmCall, i: number, j: number): number {
+  const { c } = call;
+  return c.data + (c.offset + i * c.ld + j) * 4;
 }
 
 /**
- * C[M,N] (+)= A·B with element strides; pointers in bytes. `scratch` is a
- * 64-byte aligned block of {@link SCRATCH_BYTES}. K must be ≥ 1.
+ * Packs lanes x0..x0+len at depths k0..k0+kc of one operand into strips at
+ * `dst`: side "a" packs rows of A into MR-wide strips, side "b" columns of
+ * B into NR-wide strips.
  */
-export function sgemmBlocked(
+function pack(
   ex: GemmExports,
-  scratch: number,
-  M: number,
-  N: number,
-  K: number,
-  a: number,
-  rsA: number,
-  csA: number,
-  b: number,
-  rsB: number,
-  csB: number,
-  c: number,
-  ldc: number,
-  accumulate: boolean,
+  call: HeapGemmCall,
+  side: "a" | "b",
+  x0: number,
+  len: number,
+  k0: number,
+  kc: number,
+  dst: number,
 ): void {
-  const packA = scratch;
-  const packB = packA + MC * KC * 4;
-  const tile = packB + KC * NC * 4;
+  const m = call[side], rows = side === "a";
+  const sLane = rows ? m.rowStride : m.colStride, sK = rows ? m.colStride : m.rowStride;
+  const src = m.data + (m.offset + x0 * sLane + k0 * sK) * 4;
+  ex.pack(len, kc, src, sLane * 4, sK * 4, dst, rows ? MR : NR);
+}
+
+/**
+ * The whole call on this thread. `scratch` is a 64-byte aligned block of
+ * {@link SCRATCH_BYTES}. K must be ≥ 1.
+ */
+export function sgemmBlocked(ex: GemmExports, scratch: number, call: HeapGemmCall): void {
+  const { M, N, K } = call;
+  const pa = scratch;
+  const pb = pa + MC * KC * 4;
+  const tile = pb + KC * NC * 4;
+  const ldc = call.c.ld * 4;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      ex.pack(
-        nc,
-        kc,
-        b + (pc * rsB + jc * csB) * 4,
-        csB * 4,
-        rsB * 4,
-        packB,
-        NR,
-      );
-      const load = pc > 0 || accumulate ? 1 : 0;
+      pack(ex, call, "b", jc, nc, pc, kc, pb);
+      const load = pc > 0 || call.accumulate ? 1 : 0;
       for (let ic = 0; ic < M; ic += MC) {
         const mc = Math.min(MC, M - ic);
-        ex.pack(
-          mc,
-          kc,
-          a + (ic * rsA + pc * csA) * 4,
-          rsA * 4,
-          csA * 4,
-          packA,
-          MR,
-        );
-        ex.gebp(
-          mc,
-          nc,
-          kc,
-          packA,
-          packB,
-          c + (ic * ldc + jc) * 4,
-          ldc * 4,
-          load,
-          tile,
-        );
+        pack(ex, call, "a", ic, mc, pc, kc, pa);
+        ex.gebp(mc, nc, kc, pa, pb, atC(call, ic, jc), ldc, load, tile);
       }
     }
   }
@@ -109,38 +70,14 @@ export function sgemmBlocked(
 /** Control-block slots (Int32 indices) the parallel driver counts with. */
 export const NEXT_PACK = 5, PACKED = 6, NEXT_CHUNK = 7;
 
-/** Arguments of one parallel SGEMM, identical on every thread. */
-export interface ParallelGemm {
-  /** Rows of C. */
-  M: number;
-  /** Columns of C. */
-  N: number;
-  /** Inner dimension. */
-  K: number;
-  /** A's byte address. */
-  a: number;
-  /** A's row stride (elements). */
-  rsA: number;
-  /** A's column stride (elements). */
-  csA: number;
-  /** B's byte address. */
-  b: number;
-  /** B's row stride (elements). */
-  rsB: number;
-  /** B's column stride (elements). */
-  csB: number;
-  /** C's byte address. */
-  c: number;
-  /** C's leading dimension (elements). */
-  ldc: number;
-  /** Add to C instead of overwriting it. */
-  accumulate: boolean;
-  /** Buffer for the operand packed once and shared by both threads. */
-  shared: number;
+/** How the two threads of a parallel SGEMM share it (same on both). */
+export interface GemmShare {
+  /** Byte address of the operand packed once for both threads. */
+  readonly buffer: number;
   /** True: A is shared and chunks are column blocks of N; else the mirror. */
-  shareA: boolean;
+  readonly shareA: boolean;
   /** Chunk width (columns, multiple of NR) or height (rows, multiple of MR). */
-  chunk: number;
+  readonly chunk: number;
 }
 
 /** Bytes of the shared packed operand for a call. */
@@ -172,12 +109,15 @@ export function sgemmParallelPart(
   ex: GemmExports,
   scratch: number,
   ctrl: Int32Array,
-  p: ParallelGemm,
+  call: HeapGemmCall,
+  share: GemmShare,
 ): void {
-  const { M, N, K, a, rsA, csA, b, rsB, csB, c, ldc, shared, shareA } = p;
+  const { M, N, K } = call;
+  const { buffer: shared, shareA, chunk } = share;
   const privA = scratch;
   const privB = privA + MC * KC * 4;
   const tile = privB + KC * NC * 4;
+  const ldc = call.c.ld * 4;
   const kBlocks = Math.ceil(K / KC);
   // Shared operand layout: per k block pc, [strips][kc][W] over all of M
   // (shareA) or N; block (pc, x0) starts at (pc·KC·pad + x0·kc)·4.
@@ -186,45 +126,36 @@ export function sgemmParallelPart(
   const pad = Math.ceil(mn / W) * W;
   const xBlocks = Math.ceil(mn / step);
   const total = kBlocks * xBlocks;
+  const sharedSide = shareA ? "a" : "b", ownSide = shareA ? "b" : "a";
   for (;;) {
     const t = Atomics.add(ctrl, NEXT_PACK, 1);
     if (t >= total) break;
     const pc = Math.floor(t / xBlocks) * KC, x0 = (t % xBlocks) * step;
     const kc = Math.min(KC, K - pc), len = Math.min(step, mn - x0);
-    const dst = shared + (pc * pad + x0 * kc) * 4;
-    if (shareA) {
-      ex.pack(len, kc, a + (x0 * rsA + pc * csA) * 4, rsA * 4, csA * 4, dst, W);
-    } else {
-      ex.pack(len, kc, b + (pc * rsB + x0 * csB) * 4, csB * 4, rsB * 4, dst, W);
-    }
+    pack(ex, call, sharedSide, x0, len, pc, kc, shared + (pc * pad + x0 * kc) * 4);
     Atomics.add(ctrl, PACKED, 1);
   }
   while (Atomics.load(ctrl, PACKED) < total) { /* others finish packing */ }
   const other = shareA ? N : M;
   for (;;) {
     const q = Atomics.add(ctrl, NEXT_CHUNK, 1);
-    const y0 = q * p.chunk;
+    const y0 = q * chunk;
     if (y0 >= other) break;
-    const len = Math.min(p.chunk, other - y0);
+    const len = Math.min(chunk, other - y0);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      const load = pc > 0 || p.accumulate ? 1 : 0;
+      const load = pc > 0 || call.accumulate ? 1 : 0;
       const base = shared + pc * pad * 4;
+      pack(ex, call, ownSide, y0, len, pc, kc, shareA ? privB : privA);
       if (shareA) {
-        const src = b + (pc * rsB + y0 * csB) * 4;
-        ex.pack(len, kc, src, csB * 4, rsB * 4, privB, NR);
         for (let ic = 0; ic < M; ic += MC) {
           const mc = Math.min(MC, M - ic);
-          const cc = c + (ic * ldc + y0) * 4;
-          ex.gebp(mc, len, kc, base + ic * kc * 4, privB, cc, ldc * 4, load, tile);
+          ex.gebp(mc, len, kc, base + ic * kc * 4, privB, atC(call, ic, y0), ldc, load, tile);
         }
       } else {
-        const src = a + (y0 * rsA + pc * csA) * 4;
-        ex.pack(len, kc, src, rsA * 4, csA * 4, privA, MR);
         for (let jc = 0; jc < N; jc += NC) {
           const nc = Math.min(NC, N - jc);
-          const cc = c + (y0 * ldc + jc) * 4;
-          ex.gebp(len, nc, kc, privA, base + jc * kc * 4, cc, ldc * 4, load, tile);
+          ex.gebp(len, nc, kc, privA, base + jc * kc * 4, atC(call, y0, jc), ldc, load, tile);
         }
       }
     }

@@ -3,8 +3,9 @@
  * plus one worker run a big operation as two halves.
  *
  * Protocol: a control block of Int32/Float64 slots lives in the heap's
- * reserved bytes. The caller writes a task (opcode + arguments), bumps SEQ
- * and notifies; the worker (spinning briefly, then parked in
+ * reserved bytes. The caller writes a {@link Task} ({@link encodeTask}:
+ * opcode + arguments; the worker reads it with {@link decodeTask}), bumps
+ * SEQ and notifies; the worker (spinning briefly, then parked in
  * `Atomics.waitAsync`) claims it by moving CLAIM from SEQ−1 to SEQ, runs it
  * and stores SEQ into DONE. The caller does its own part meanwhile; then,
  * if the worker has not claimed the task yet (it was asleep or descheduled),
@@ -16,7 +17,7 @@
  * sanitizers stay quiet. It is stopped *before* its owner goes away: on the
  * global `unload` event (process exit, and the end of each `deno test`
  * file, whose runtime owns its own heap and worker) {@link
- * ThreadPool.shutdown} posts OP_EXIT and waits for the worker to confirm it
+ * ThreadPool.shutdown} posts the exit task and waits for the worker to confirm it
  * has left its loop and its wait. A worker torn down while parked in
  * `Atomics.waitAsync` on the shared memory of an isolate being destroyed
  * is the one path by which the engine's process-wide futex wait list could
@@ -26,11 +27,15 @@
  * @module
  */
 
+import type { GemmShare } from "./gemm.ts";
+import type { HeapGemmCall } from "../gemm_call.ts";
+import { ADAM_CONSTS, type AdamConsts, type MapArgs } from "./exports.ts";
+
 /** Byte address of the control block (inside the heap's reserved bytes). */
 export const CTRL_PTR = 1024;
 /** Int32 slots of the control block. */
 export const SEQ = 0, DONE = 1, OP = 2, READY = 3, ERROR = 4;
-/** Set to 1 by the worker once it has left its loop for good (OP_EXIT). */
+/** Set to 1 by the worker once it has left its loop for good (exit task). */
 export const STOPPED = 9;
 /** The last task sequence number claimed (by the worker, or cancelled). */
 export const CLAIM = 8;
@@ -40,10 +45,124 @@ export const ARGS = 12;
 export const N_INT_ARGS = 24;
 /** Byte offset of the Float64 argument slots from {@link CTRL_PTR}. */
 export const F64_OFFSET = 256;
-/** Task opcodes. */
-export const OP_SGEMM = 1, OP_MAP = 2, OP_ADAM = 3, OP_EXIT = 4, OP_SUM = 5;
-/** The f64 slot where the worker leaves its partial sum for OP_SUM. */
-export const SUM_SLOT = 15;
+/** Number of Float64 slots. */
+export const N_F64 = 16;
+/** The Float64 slot where the worker leaves a task's result (a partial sum). */
+export const RESULT_SLOT = 15;
+
+/**
+ * A task for the worker (or, the same object, for the calling thread's own
+ * half): what {@link encodeTask} writes into the control block and
+ * {@link decodeTask} reads back. Pointers are heap byte addresses.
+ */
+export type Task =
+  /** One thread's part of a shared SGEMM (`gemm.ts`). */
+  | { readonly op: "sgemm"; readonly call: HeapGemmCall; readonly share: GemmShare }
+  /** A map kernel over n elements. */
+  | { readonly op: "map" } & MapArgs
+  /** The blocked sum of n floats at `ptr` (its result is the task's). */
+  | { readonly op: "sum"; readonly ptr: number; readonly n: number }
+  /** One Adam step over n floats at the four pointers. */
+  | {
+    readonly op: "adam";
+    readonly param: number;
+    readonly grad: number;
+    readonly m: number;
+    readonly v: number;
+    readonly n: number;
+    readonly consts: AdamConsts;
+  }
+  /** Leave the loop for good. */
+  | { readonly op: "exit" };
+
+/** A task's opcode in the OP slot (0 means none). */
+const OPCODES: Readonly<Record<Task["op"], number>> = {
+  sgemm: 1,
+  map: 2,
+  adam: 3,
+  exit: 4,
+  sum: 5,
+};
+const OPS = Object.fromEntries(Object.entries(OPCODES).map(([k, v]) => [v, k])) as Record<
+  number,
+  Task["op"]
+>;
+
+/** The control block's Int32 and Float64 slots. */
+export interface ControlBlock {
+  /** Int32 slots (see the constants above). */
+  readonly ctrl: Int32Array;
+  /** Float64 slots (scalars, Adam's constants, the result). */
+  readonly f64: Float64Array;
+}
+
+/** Views of the control block in `memory` (one set per thread). */
+export function controlBlock(memory: WebAssembly.Memory): ControlBlock {
+  return {
+    ctrl: new Int32Array(memory.buffer, CTRL_PTR, ARGS + N_INT_ARGS),
+    f64: new Float64Array(memory.buffer, CTRL_PTR + F64_OFFSET, N_F64),
+  };
+}
+
+/**
+ * Writes `task` into the argument slots and its opcode into OP (the
+ * caller then bumps SEQ). Integers go to the Int32 slots from ARGS, floats
+ * to the Float64 slots from 0; {@link decodeTask} reads the same layout.
+ */
+export function encodeTask({ ctrl, f64 }: ControlBlock, task: Task): void {
+  const ints = (...v: number[]) => v.forEach((x, i) => ctrl[ARGS + i] = x);
+  switch (task.op) {
+    case "sgemm": {
+      const { call: { M, N, K, a, b, c, accumulate }, share } = task;
+      // deno-fmt-ignore
+      ints(M, N, K, a.data, a.offset, a.rowStride, a.colStride, b.data, b.offset, b.rowStride,
+        b.colStride, c.data, c.offset, c.ld, +accumulate, share.buffer, +share.shareA, share.chunk);
+      break;
+    }
+    case "map":
+      ints(task.kernel, task.x, task.y, task.out, task.n);
+      f64[0] = task.scalar;
+      break;
+    case "sum":
+      ints(task.ptr, task.n);
+      break;
+    case "adam":
+      ints(task.param, task.grad, task.m, task.v, task.n);
+      ADAM_CONSTS.forEach((k, i) => f64[i] = task.consts[k]);
+      break;
+  }
+  Atomics.store(ctrl, OP, OPCODES[task.op]);
+}
+
+/** Reads the task {@link encodeTask} wrote (addresses come back unsigned). */
+export function decodeTask({ ctrl, f64 }: ControlBlock): Task {
+  let i = ARGS;
+  const int = () => ctrl[i++];
+  const ptr = () => ctrl[i++] >>> 0;
+  const op = OPS[Atomics.load(ctrl, OP)];
+  switch (op) {
+    case "sgemm": {
+      const [M, N, K] = [int(), int(), int()];
+      const operand = () => ({ data: ptr(), offset: int(), rowStride: int(), colStride: int() });
+      const a = operand(), b = operand();
+      const c = { data: ptr(), offset: int(), ld: int() };
+      const call = { M, N, K, a, b, c, accumulate: int() !== 0 };
+      return { op, call, share: { buffer: ptr(), shareA: int() !== 0, chunk: int() } };
+    }
+    case "map":
+      return { op, kernel: int(), x: ptr(), y: ptr(), out: ptr(), n: int(), scalar: f64[0] };
+    case "sum":
+      return { op, ptr: ptr(), n: int() };
+    case "adam": {
+      const [param, grad, m, v, n] = [ptr(), ptr(), ptr(), ptr(), int()];
+      const consts = Object.fromEntries(ADAM_CONSTS.map((k, j) => [k, f64[j]])) as AdamConsts;
+      return { op, param, grad, m, v, n, consts };
+    }
+    case "exit":
+      return { op };
+  }
+  throw new Error(`wasm worker: unknown task opcode ${Atomics.load(ctrl, OP)}`);
+}
 
 /** What a worker needs to start. */
 export interface WorkerInit {
@@ -63,23 +182,30 @@ interface AnyWorker {
 
 /** The calling thread's side of the pool. */
 export class ThreadPool {
-  /** Int32 view of the control block. */
-  readonly ctrl: Int32Array;
-  /** Float64 argument slots. */
-  readonly f64: Float64Array;
-  private worker: AnyWorker | null = null;
-  private failed = false;
-  private seq = 0;
+  /** The control block's views. */
+  readonly block: ControlBlock;
+  #worker: AnyWorker | null = null;
+  #failed = false;
+  #seq = 0;
 
   /** Creates the (not yet started) pool over `memory`. */
   constructor(readonly memory: WebAssembly.Memory) {
-    this.ctrl = new Int32Array(memory.buffer, CTRL_PTR, ARGS + N_INT_ARGS);
-    this.f64 = new Float64Array(memory.buffer, CTRL_PTR + F64_OFFSET, 16);
+    this.block = controlBlock(memory);
+  }
+
+  /** Int32 view of the control block. */
+  get ctrl(): Int32Array {
+    return this.block.ctrl;
+  }
+
+  /** The result the worker left for the last task it finished. */
+  get result(): number {
+    return this.block.f64[RESULT_SLOT];
   }
 
   /** True once the worker has instantiated the kernels and is idle. */
   get ready(): boolean {
-    return this.worker !== null && Atomics.load(this.ctrl, READY) === 1;
+    return this.#worker !== null && Atomics.load(this.ctrl, READY) === 1;
   }
 
   /** Starts the worker (once); resolves true when it is ready. */
@@ -95,35 +221,35 @@ export class ThreadPool {
    * pool stays single-threaded.
    */
   startSync(init: WorkerInit): boolean {
-    if (this.worker) return this.ready;
-    if (this.failed) return false;
+    if (this.#worker) return this.ready;
+    if (this.#failed) return false;
     // deno-lint-ignore no-explicit-any
     const wt = (globalThis as any).process?.getBuiltinModule?.("node:worker_threads");
     if (!wt) {
-      this.failed = true;
+      this.#failed = true;
       return false;
     }
     Atomics.store(this.ctrl, READY, 0);
     Atomics.store(this.ctrl, SEQ, 0);
     Atomics.store(this.ctrl, DONE, 0);
     Atomics.store(this.ctrl, CLAIM, 0);
-    this.seq = 0;
+    this.#seq = 0;
     const w = new wt.Worker(new URL("./worker.ts", import.meta.url)) as AnyWorker;
     w.unref?.();
-    this.worker = w;
+    this.#worker = w;
     w.postMessage(init);
     Atomics.wait(this.ctrl, READY, 0, 10000);
     if (!this.ready) {
       this.shutdown();
-      this.failed = true;
+      this.#failed = true;
     }
     return this.ready;
   }
 
-  /** Posts a task whose arguments are already in the slots. */
-  post(op: number): void {
-    Atomics.store(this.ctrl, OP, op);
-    Atomics.store(this.ctrl, SEQ, ++this.seq);
+  /** Posts `task` to the worker (see {@link encodeTask}). */
+  post(task: Task): void {
+    encodeTask(this.block, task);
+    Atomics.store(this.ctrl, SEQ, ++this.#seq);
     Atomics.notify(this.ctrl, SEQ);
   }
 
@@ -132,13 +258,13 @@ export class ThreadPool {
    * true means the caller must do that work itself (no waiting needed).
    */
   tryCancel(): boolean {
-    const seq = this.seq;
+    const seq = this.#seq;
     return Atomics.compareExchange(this.ctrl, CLAIM, seq - 1, seq) === seq - 1;
   }
 
   /** Blocks until the worker finished the last posted task. */
   wait(): void {
-    const seq = this.seq;
+    const seq = this.#seq;
     for (let spin = 0;; spin++) {
       const done = Atomics.load(this.ctrl, DONE);
       if (done === seq) break;
@@ -158,11 +284,11 @@ export class ThreadPool {
    * @returns true when the worker confirmed (or there was none).
    */
   shutdown(): boolean {
-    if (!this.worker) return true;
+    if (!this.#worker) return true;
     let confirmed = false;
     if (this.ready) {
       Atomics.store(this.ctrl, STOPPED, 0);
-      this.post(OP_EXIT);
+      this.post({ op: "exit" });
       try {
         Atomics.wait(this.ctrl, STOPPED, 0, 1000);
       } catch {
@@ -170,8 +296,8 @@ export class ThreadPool {
       }
       confirmed = Atomics.load(this.ctrl, STOPPED) === 1;
     }
-    this.worker.terminate();
-    this.worker = null;
+    this.#worker.terminate();
+    this.#worker = null;
     Atomics.store(this.ctrl, READY, 0);
     return confirmed;
   }

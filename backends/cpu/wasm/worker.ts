@@ -1,46 +1,31 @@
 /**
  * The pool worker: instantiates the kernel module over the shared memory
- * and serves tasks from the control block (see threads.ts) until OP_EXIT.
+ * and serves tasks from the control block (decoded by threads.ts's
+ * decodeTask, run by tasks.ts's runTask) until the exit task.
  *
  * @module
  */
 
-import { sgemmParallelPart } from "./gemm.ts";
-import { buildKernelModule } from "./wasm_module.ts";
+import { instantiateKernels } from "./wasm_module.ts";
 import {
-  ARGS,
   CLAIM,
-  CTRL_PTR,
+  controlBlock,
+  decodeTask,
   DONE,
   ERROR,
-  F64_OFFSET,
-  N_INT_ARGS,
-  OP,
-  OP_ADAM,
-  OP_EXIT,
-  OP_MAP,
-  OP_SGEMM,
-  OP_SUM,
   READY,
+  RESULT_SLOT,
   SEQ,
   STOPPED,
-  SUM_SLOT,
   type WorkerInit,
 } from "./threads.ts";
-import { blockSum } from "./block_sum.ts";
-
-type Fn = (...args: number[]) => unknown;
+import { runTask } from "./tasks.ts";
 
 async function serve(init: WorkerInit): Promise<void> {
   const { memory, scratch } = init;
-  const module = new WebAssembly.Module(
-    buildKernelModule(init.relaxed) as BufferSource,
-  );
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const ex = instance.exports as unknown as Record<string, Fn>;
-  const ctrl = new Int32Array(memory.buffer, CTRL_PTR, ARGS + N_INT_ARGS);
-  const f64 = new Float64Array(memory.buffer, CTRL_PTR + F64_OFFSET, 16);
-  const names = Object.keys(ex);
+  const kernels = instantiateKernels(memory, init.relaxed);
+  const block = controlBlock(memory);
+  const { ctrl, f64 } = block;
   Atomics.store(ctrl, READY, 1);
   Atomics.notify(ctrl, READY); // the caller blocks in Atomics.wait for this
   let last = Atomics.load(ctrl, SEQ);
@@ -59,8 +44,8 @@ async function serve(init: WorkerInit): Promise<void> {
       continue;
     }
     last = seq;
-    const op = Atomics.load(ctrl, OP);
-    if (op === OP_EXIT) {
+    const task = decodeTask(block);
+    if (task.op === "exit") {
       // Out of the loop, with no wait pending: tell the caller, then end.
       Atomics.store(ctrl, STOPPED, 1);
       Atomics.notify(ctrl, STOPPED);
@@ -70,41 +55,8 @@ async function serve(init: WorkerInit): Promise<void> {
     if (Atomics.compareExchange(ctrl, CLAIM, seq - 1, seq) !== seq - 1) {
       continue;
     }
-    const a = (i: number) => ctrl[ARGS + i];
     try {
-      if (op === OP_SGEMM) {
-        sgemmParallelPart(ex as never, scratch, ctrl, {
-          M: a(0),
-          N: a(1),
-          K: a(2),
-          a: a(3),
-          rsA: a(4),
-          csA: a(5),
-          b: a(6),
-          rsB: a(7),
-          csB: a(8),
-          c: a(9),
-          ldc: a(10),
-          accumulate: a(11) !== 0,
-          shared: a(12),
-          shareA: a(13) !== 0,
-          chunk: a(14),
-        });
-      } else if (op === OP_MAP) {
-        // args: name index, then up to 4 ints; floats: scalar operand.
-        const fn = ex[names[a(0)]];
-        const kind = a(1); // 0: (v,v) 1: (v,s) 2: (s,v) 3: unary
-        if (kind === 0) fn(a(2), a(3), a(4), a(5));
-        else if (kind === 1) fn(a(2), f64[0], a(4), a(5));
-        else if (kind === 2) fn(f64[0], a(3), a(4), a(5));
-        else fn(a(2), a(4), a(5));
-      } else if (op === OP_SUM) {
-        f64[SUM_SLOT] = blockSum(ex.sum as (p: number, n: number) => number, a(0), a(1));
-      } else if (op === OP_ADAM) {
-        // deno-fmt-ignore
-        ex.adam(a(0), a(1), a(2), a(3), a(4), f64[0], f64[1], f64[2], f64[3],
-          f64[4], f64[5], f64[6], f64[7], f64[8], a(5));
-      }
+      f64[RESULT_SLOT] = runTask(kernels, scratch, ctrl, task);
     } catch (_) {
       Atomics.store(ctrl, ERROR, 1);
     }

@@ -1,16 +1,6 @@
 import assert from "node:assert/strict";
 import type { BinaryOp, UnaryOp } from "../../../backends/backend.ts";
-import {
-  assertClose,
-  erf64,
-  gpuTest,
-  hostValues,
-  phi64,
-  rand,
-  readAll,
-  upload,
-  view,
-} from "./helpers.ts";
+import { assertClose, gpuTest, hostValues, phi64, rand, readAll, upload, view } from "./helpers.ts";
 
 const f = Math.fround;
 const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
@@ -25,7 +15,6 @@ const UNARY_REF: Record<UnaryOp, (x: number) => number> = {
   gelu: (x) => x * phi64(x),
   geluGrad: (x) => phi64(x) + x * Math.exp(-x * x / 2) / Math.sqrt(2 * Math.PI),
   sign: Math.sign,
-  erf: erf64,
 };
 
 gpuTest("unary float ops on a transposed, offset view match float64", async (b) => {
@@ -54,7 +43,6 @@ gpuTest("unary special values: overflow, zero, negatives, NaN", async (b) => {
     ["sqrt", [10, NaN, 0, NaN, Infinity, NaN, NaN, Math.sqrt(1e-30)]],
     ["tanh", [1, -1, 0, Math.tanh(-1), 1, -1, NaN, 1e-30]],
     ["sigmoid", [1, 0, 0.5, 1 / (1 + Math.E), 1, 0, NaN, 0.5]],
-    ["erf", [1, -1, 0, erf64(-1), 1, -1, NaN, erf64(1e-30)]],
     ["gelu", [100, -0, 0, -phi64(-1), Infinity, NaN, NaN, 0.5e-30]],
     ["sign", [1, -1, 0, -1, 1, -1, NaN, 1]],
   ];
@@ -73,11 +61,11 @@ gpuTest("unary special values: overflow, zero, negatives, NaN", async (b) => {
   [buf, zeros, out].forEach((x) => b.free(x));
 });
 
-gpuTest("erf, gelu and geluGrad stay within ~1e-7 over [-10, 10]", async (b) => {
+gpuTest("gelu and geluGrad stay within ~1e-7 over [-10, 10]", async (b) => {
   const xs = Array.from({ length: 2001 }, (_, i) => f(-10 + i * 0.01));
   const buf = upload(b, xs);
   const worst: Record<string, number> = {};
-  for (const op of ["erf", "gelu", "geluGrad"] as const) {
+  for (const op of ["gelu", "geluGrad"] as const) {
     const out = b.alloc(xs.length, "float32");
     b.unary(op, view(buf, [xs.length]), out);
     const got = await readAll(b, out, xs.length);
@@ -86,7 +74,6 @@ gpuTest("erf, gelu and geluGrad stay within ~1e-7 over [-10, 10]", async (b) => 
     );
     b.free(out);
   }
-  assert.ok(worst.erf <= 1.5e-7, `erf max error ${worst.erf}`);
   assert.ok(worst.gelu <= 2e-7, `gelu max error ${worst.gelu}`);
   assert.ok(worst.geluGrad <= 3e-7, `geluGrad max error ${worst.geluGrad}`);
   // The lower tail keeps its relative accuracy (no 1 + erf cancellation).
@@ -124,8 +111,6 @@ const BINARY_REF: Record<BinaryOp, (a: number, b: number) => number> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: Math.pow,
-  max: Math.max,
-  min: Math.min,
   eq: (a, b) => Number(a === b),
   lt: (a, b) => Number(a < b),
   gt: (a, b) => Number(a > b),
@@ -157,7 +142,7 @@ gpuTest("binary float special cases follow Math semantics", async (b) => {
   const e = [3, 0.5, -1, 10, 2, -2, 1, NaN, 1 / 3];
   const ab = upload(b, a), eb = upload(b, e);
   const n = a.length;
-  for (const op of ["pow", "max", "min", "div"] as BinaryOp[]) {
+  for (const op of ["pow", "div"] as BinaryOp[]) {
     const out = b.alloc(n, "float32");
     b.binary(op, view(ab, [n]), view(eb, [n]), out);
     const ref = a.map((x, i) => BINARY_REF[op](f(x), f(e[i])));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as K from "../../../../backends/cpu/wasm/kernels.ts";
+import * as K from "../../../../backends/cpu/wasm/mod.ts";
 
 /** Float64 reference of PyTorch's single-tensor Adam/AdamW step. */
 function ref(
@@ -37,9 +37,17 @@ for (
       const exp = Array.from(P, (p) => [p, 0, 0]);
       for (let t = 1; t <= 3; t++) {
         const bias1 = 1 - o.b1 ** t, bias2 = 1 - o.b2 ** t;
-        // deno-fmt-ignore
-        K.adam(ptrs[0], ptrs[1], ptrs[2], ptrs[3], n, o.lr, o.b1, o.b2,
-          o.eps, o.wd, o.dd, bias1, bias2);
+        const [param, grad, m, v] = ptrs;
+        K.adam({ param, grad, m, v }, n, {
+          lr: o.lr,
+          beta1: o.b1,
+          beta2: o.b2,
+          eps: o.eps,
+          weightDecay: o.wd,
+          decoupledDecay: o.dd,
+          bias1,
+          bias2,
+        });
         for (let i = 0; i < n; i++) {
           const [p, m, v] = exp[i];
           exp[i] = ref(p, G[i], m, v, o, t);
@@ -65,9 +73,17 @@ Deno.test("adam is bit-exact vs f32 emulation of PyTorch's op order", () => {
     P[i] = Math.sin(i), G[i] = Math.cos(i), M[i] = 0.1, V[i] = 0.01;
   }
   const [p0, m0, v0] = [P.slice(), M.slice(), V.slice()];
-  // deno-fmt-ignore
-  K.adam(ptrs[0], ptrs[1], ptrs[2], ptrs[3], n, lr, b1, b2, eps, wd, dd,
-    bias1, bias2);
+  const [param, grad, m, v] = ptrs;
+  K.adam({ param, grad, m, v }, n, {
+    lr,
+    beta1: b1,
+    beta2: b2,
+    eps,
+    weightDecay: wd,
+    decoupledDecay: dd,
+    bias1,
+    bias2,
+  });
   const [cwd, cb1, comb1, cb2, comb2] = [wd, b1, 1 - b1, b2, 1 - b2].map(f);
   const decay = f(1 - lr * dd), negStep = f(-(lr / bias1));
   const sq2 = f(Math.sqrt(bias2)), ceps = f(eps);

@@ -3,9 +3,8 @@ import {
   buildKernelModule,
   detectRelaxedSimd,
   detectSimd,
-  MR,
-  NR,
 } from "../../../../backends/cpu/wasm/wasm_module.ts";
+import { MR, NR } from "../../../../backends/cpu/wasm/blocking.ts";
 
 type Pack = (
   mn: number,

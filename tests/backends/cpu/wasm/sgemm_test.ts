@@ -1,5 +1,17 @@
 import assert from "node:assert/strict";
-import * as K from "../../../../backends/cpu/wasm/kernels.ts";
+import * as K from "../../../../backends/cpu/wasm/mod.ts";
+import type { HeapGemmCall } from "../../../../backends/cpu/gemm_call.ts";
+import {
+  chunkSize,
+  NEXT_CHUNK,
+  NEXT_PACK,
+  PACKED,
+  SCRATCH_BYTES,
+  sgemmBlocked,
+  sgemmParallelPart,
+  sharedBytes,
+} from "../../../../backends/cpu/wasm/gemm.ts";
+import { instantiateKernels } from "../../../../backends/cpu/wasm/wasm_module.ts";
 
 /** Deterministic values in [-1, 1). */
 function fill(view: Float32Array, seed: number): void {
@@ -19,8 +31,32 @@ interface Case {
   accumulate?: boolean;
 }
 
-/** Runs one sgemm against a float64 reference; returns C. */
-function check({ M, N, K: k, transA, transB, accumulate }: Case) {
+/** A call of dense operands at byte addresses a, b, c. */
+function heapCall(
+  M: number,
+  N: number,
+  k: number,
+  [a, rsA, csA]: number[],
+  [b, rsB, csB]: number[],
+  [c, ldc]: number[],
+  accumulate: boolean,
+): HeapGemmCall {
+  return {
+    M,
+    N,
+    K: k,
+    a: { data: a, offset: 0, rowStride: rsA, colStride: csA },
+    b: { data: b, offset: 0, rowStride: rsB, colStride: csB },
+    c: { data: c, offset: 0, ld: ldc },
+    accumulate,
+  };
+}
+
+/** Runs one sgemm (by default the runtime's) against a float64 reference; returns C. */
+function check(
+  { M, N, K: k, transA, transB, accumulate }: Case,
+  sgemm: (call: HeapGemmCall) => void = K.sgemm,
+) {
   const a = K.alloc(M * k * 4), b = K.alloc(k * N * 4), c = K.alloc(M * N * 4);
   const A = K.f32view(a, M * k), B = K.f32view(b, k * N);
   const C = K.f32view(c, M * N);
@@ -29,7 +65,7 @@ function check({ M, N, K: k, transA, transB, accumulate }: Case) {
   // A stored as [M,K] or, transposed, as [K,M]; same for B.
   const [rsA, csA] = transA ? [1, M] : [k, 1];
   const [rsB, csB] = transB ? [1, k] : [N, 1];
-  K.sgemm(M, N, k, a, rsA, csA, b, rsB, csB, c, N, !!accumulate);
+  sgemm(heapCall(M, N, k, [a, rsA, csA], [b, rsB, csB], [c, N], !!accumulate));
   let maxErr = 0;
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
@@ -94,6 +130,36 @@ Deno.test("sgemm threaded == unthreaded, bit for bit", async () => {
   K.setNumThreads(2);
 });
 
+Deno.test("sgemm with the plain (non-relaxed) multiply-add micro-kernel: blocked and parallel drivers", () => {
+  // The runtime builds the relaxed-SIMD module where the engine has it, so
+  // the mul+add branch of the micro-kernel only runs here: a second
+  // instance of the module built without relaxed SIMD, over the same heap.
+  const plain = instantiateKernels(K.memory!, false);
+  const scratch = K.alloc(SCRATCH_BYTES);
+  const blocked = (call: HeapGemmCall) => sgemmBlocked(plain, scratch, call);
+  // The threaded driver run by this thread alone: it takes every chunk.
+  const parallel = (call: HeapGemmCall) => {
+    const shareA = call.N >= call.M;
+    const buffer = K.alloc(sharedBytes(call.M, call.N, call.K, shareA));
+    const ctrl = new Int32Array(8);
+    for (const slot of [NEXT_PACK, PACKED, NEXT_CHUNK]) ctrl[slot] = 0;
+    const chunk = chunkSize(call.M, call.N, shareA);
+    sgemmParallelPart(plain, scratch, ctrl, call, { buffer, shareA, chunk });
+    K.free(buffer);
+  };
+  for (const [M, N, k] of [...SIZES.filter(([, , k]) => k > 0), [130, 2100, 300]]) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        for (const accumulate of [false, true]) {
+          const c = { M, N, K: k, transA, transB, accumulate };
+          assert.deepEqual(check(c, parallel), check(c, blocked), `${JSON.stringify(c)}`);
+        }
+      }
+    }
+  }
+  K.free(scratch);
+});
+
 interface StridedCase {
   M: number;
   N: number;
@@ -126,7 +192,7 @@ function checkStrided(t: StridedCase): Float32Array {
   const C0 = C.slice();
   const [rsA, csA] = transA ? [1, ldA] : [ldA, 1];
   const [rsB, csB] = transB ? [1, ldB] : [ldB, 1];
-  K.sgemm(M, N, k, a, rsA, csA, b, rsB, csB, c, ldc, !!t.accumulate);
+  K.sgemm(heapCall(M, N, k, [a, rsA, csA], [b, rsB, csB], [c, ldc], !!t.accumulate));
   let maxErr = 0;
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < ldc; j++) {

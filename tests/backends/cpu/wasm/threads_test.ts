@@ -2,11 +2,18 @@
  * The worker's lifetime: `shutdownThreads()` (also run on the global
  * `unload` event, i.e. at process exit and at the end of each test file)
  * gets a confirmation that the worker left its loop, and a later big call
- * starts a fresh worker that computes correctly.
+ * starts a fresh worker that computes correctly; and the task messages
+ * both threads read from the control block.
  */
 import assert from "node:assert/strict";
-import * as K from "../../../../backends/cpu/wasm/kernels.ts";
+import * as K from "../../../../backends/cpu/wasm/mod.ts";
 import { randn, setBackend } from "../../../../mod.ts";
+import {
+  controlBlock,
+  decodeTask,
+  encodeTask,
+  type Task,
+} from "../../../../backends/cpu/wasm/threads.ts";
 
 Deno.test({
   name: "the worker stops on request, confirming it left its loop, and restarts on demand",
@@ -24,4 +31,51 @@ Deno.test({
     assert.deepEqual(again, want);
     a.dispose();
   },
+});
+
+Deno.test("a task survives encodeTask/decodeTask unchanged (every kind)", () => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+  const block = controlBlock(memory);
+  const big = 2 ** 32 - 64; // addresses past 2³¹ come back unsigned
+  const tasks: Task[] = [
+    {
+      op: "sgemm",
+      call: {
+        M: 7,
+        N: 300,
+        K: 33,
+        a: { data: 4096, offset: 3, rowStride: 1, colStride: 7 },
+        b: { data: big, offset: 0, rowStride: 300, colStride: 1 },
+        c: { data: 8192, offset: 5, ld: 301 },
+        accumulate: true,
+      },
+      share: { buffer: 65536, shareA: false, chunk: 24 },
+    },
+    { op: "map", kernel: 5, x: 1024, y: big, scalar: -0.375, out: 2048, n: 1 << 20 },
+    { op: "sum", ptr: big, n: 8193 },
+    {
+      op: "adam",
+      param: 64,
+      grad: 128,
+      m: 192,
+      v: big,
+      n: 17,
+      consts: {
+        wd: 0.01,
+        b1: 0.9,
+        omb1: 0.1,
+        b2: 0.999,
+        omb2: 1e-3,
+        decay: 1,
+        negStep: -1e-3,
+        sqrtBc2: 0.5,
+        eps: 1e-8,
+      },
+    },
+    { op: "exit" },
+  ];
+  for (const task of tasks) {
+    encodeTask(block, task);
+    assert.deepEqual(decodeTask(block), task);
+  }
 });

@@ -1,0 +1,266 @@
+/**
+ * Generators for the elementwise, reduction and Adam kernels of the wasm
+ * module. Every kernel runs an f32x4 loop (two vectors per iteration where
+ * it helps) and finishes with a scalar tail, so any length and any 4-byte
+ * aligned pointer work.
+ *
+ * @module
+ */
+
+import { F32, type FuncBuilder, I32, V128 } from "./assembler.ts";
+import type { ModuleBuilder } from "./module_builder.ts";
+import {
+  BINARY_FORMS,
+  type MapForm,
+  mapKernelName,
+  WASM_BINARY_OPS,
+  WASM_UNARY_OPS,
+  type WasmBinaryOp,
+  type WasmUnaryOp,
+} from "./exports.ts";
+
+type Vec = (f: FuncBuilder) => FuncBuilder;
+/** The f32x4 and f32 instruction of each op, keyed by the op lists. */
+const BINARY: Record<WasmBinaryOp, [vec: Vec, sca: Vec]> = {
+  add: [(f) => f.f32x4Add(), (f) => f.f32Add()],
+  sub: [(f) => f.f32x4Sub(), (f) => f.f32Sub()],
+  mul: [(f) => f.f32x4Mul(), (f) => f.f32Mul()],
+  div: [(f) => f.f32x4Div(), (f) => f.f32Div()],
+};
+const UNARY: Record<WasmUnaryOp, [vec: Vec, sca: Vec]> = {
+  // max(x, 0) keeps NaN (both max instructions propagate it), as PyTorch.
+  relu: [(f) => f.f32Const(0).f32x4Splat().f32x4Max(), (f) => f.f32Const(0).f32Max()],
+  neg: [(f) => f.f32x4Neg(), (f) => f.f32Neg()],
+  abs: [(f) => f.f32x4Abs(), (f) => f.f32Abs()],
+};
+/** Operand kinds of each form: "v" a pointer, "s" an f32 scalar. */
+const OPERANDS: Record<MapForm, ("v" | "s")[]> = {
+  vv: ["v", "v"],
+  vs: ["v", "s"],
+  sv: ["s", "v"],
+  v: ["v"],
+};
+
+/**
+ * A map kernel `name(in..., out, n)`: inputs are "v" (pointer) or "s" (f32
+ * scalar). `vec`/`sca` combine the pushed operands into one value.
+ */
+function map(
+  mb: ModuleBuilder,
+  name: string,
+  ins: ("v" | "s")[],
+  vec: Vec,
+  sca: Vec,
+) {
+  const { f } = mb.func(name, [
+    ...ins.map((o) => o === "v" ? I32 : F32),
+    I32,
+    I32,
+  ], []);
+  const out = ins.length, n = ins.length + 1;
+  const i = f.local(I32), end = f.local(I32), end8 = f.local(I32);
+  const splat = ins.map((o, k) => {
+    if (o === "v") return -1;
+    const l = f.local(V128);
+    f.localGet(k).f32x4Splat().localSet(l);
+    return l;
+  });
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.localGet(n).i32Const(-8).i32And().i32Const(4).i32Mul().localSet(end8);
+  f.loopUntil(() => f.localGet(i).localGet(end8).i32GeU(), () => {
+    for (const h of [0, 16]) {
+      f.localGet(out).localGet(i).i32Add();
+      ins.forEach((o, k) => {
+        if (o === "v") f.localGet(k).localGet(i).i32Add().v128Load(h);
+        else f.localGet(splat[k]);
+      });
+      vec(f).v128Store(h);
+    }
+    f.localGet(i).i32Const(32).i32Add().localSet(i);
+  });
+  f.loopUntil(() => f.localGet(i).localGet(end).i32GeU(), () => {
+    f.localGet(out).localGet(i).i32Add();
+    ins.forEach((o, k) => {
+      if (o === "v") f.localGet(k).localGet(i).i32Add().f32Load();
+      else f.localGet(k);
+    });
+    sca(f).f32Store();
+    f.localGet(i).i32Const(4).i32Add().localSet(i);
+  });
+}
+
+/** sum(p, n) → f32 with 16 independent partial sums (f32 accumulation). */
+function sum(mb: ModuleBuilder): number {
+  const { index, f } = mb.func("sum", [I32, I32], [F32]);
+  const [p, n] = [0, 1];
+  const i = f.local(I32), end16 = f.local(I32), end4 = f.local(I32);
+  const end = f.local(I32);
+  const acc = [0, 1, 2, 3].map(() => f.local(V128));
+  const s = f.local(F32);
+  f.f32Const(0).f32x4Splat().localSet(acc[0]);
+  for (const a of acc.slice(1)) f.localGet(acc[0]).localSet(a);
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.localGet(n).i32Const(-16).i32And().i32Const(4).i32Mul().localSet(end16);
+  f.localGet(n).i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end4);
+  f.loopUntil(() => f.localGet(i).localGet(end16).i32GeU(), () => {
+    acc.forEach((a, k) => {
+      f.localGet(a).localGet(p).localGet(i).i32Add().v128Load(16 * k);
+      f.f32x4Add().localSet(a);
+    });
+    f.localGet(i).i32Const(64).i32Add().localSet(i);
+  });
+  f.loopUntil(() => f.localGet(i).localGet(end4).i32GeU(), () => {
+    f.localGet(acc[0]).localGet(p).localGet(i).i32Add().v128Load();
+    f.f32x4Add().localSet(acc[0]);
+    f.localGet(i).i32Const(16).i32Add().localSet(i);
+  });
+  f.localGet(acc[0]).localGet(acc[1]).f32x4Add();
+  f.localGet(acc[2]).localGet(acc[3]).f32x4Add().f32x4Add().localSet(acc[0]);
+  f.localGet(acc[0]).f32x4ExtractLane(0).localGet(acc[0]).f32x4ExtractLane(1);
+  f.f32Add();
+  f.localGet(acc[0]).f32x4ExtractLane(2).localGet(acc[0]).f32x4ExtractLane(3);
+  f.f32Add().f32Add().localSet(s);
+  f.loopUntil(() => f.localGet(i).localGet(end).i32GeU(), () => {
+    f.localGet(s).localGet(p).localGet(i).i32Add().f32Load().f32Add().localSet(s);
+    f.localGet(i).i32Const(4).i32Add().localSet(i);
+  });
+  f.localGet(s);
+  return index;
+}
+
+/** row_sum(p, rows, cols, out): out[r] = Σ_c p[r, c]. */
+function rowSum(mb: ModuleBuilder, sumIndex: number) {
+  const { f } = mb.func("row_sum", [I32, I32, I32, I32], []);
+  const [p, rows, cols, out] = [0, 1, 2, 3];
+  f.loopUntil(() => f.localGet(rows).i32Const(0).i32LeS(), () => {
+    f.localGet(out).localGet(p).localGet(cols).call(sumIndex).f32Store();
+    f.localGet(p).localGet(cols).i32Const(4).i32Mul().i32Add().localSet(p);
+    f.localGet(out).i32Const(4).i32Add().localSet(out);
+    f.localGet(rows).i32Const(1).i32Sub().localSet(rows);
+  });
+}
+
+/** col_sum(p, rows, cols, out): out[c] = Σ_r p[r, c] (row by row, f32). */
+function colSum(mb: ModuleBuilder) {
+  const { f } = mb.func("col_sum", [I32, I32, I32, I32], []);
+  const [p, rows, cols, out] = [0, 1, 2, 3];
+  const j = f.local(I32), end = f.local(I32), end4 = f.local(I32);
+  f.localGet(cols).i32Const(4).i32Mul().localSet(end);
+  f.localGet(cols).i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end4);
+  // Zero the output.
+  f.loopUntil(() => f.localGet(j).localGet(end).i32GeU(), () => {
+    f.localGet(out).localGet(j).i32Add().f32Const(0).f32Store();
+    f.localGet(j).i32Const(4).i32Add().localSet(j);
+  });
+  // Rows.
+  f.loopUntil(() => f.localGet(rows).i32Const(0).i32LeS(), () => {
+    f.i32Const(0).localSet(j);
+    f.loopUntil(() => f.localGet(j).localGet(end4).i32GeU(), () => {
+      f.localGet(out).localGet(j).i32Add();
+      f.localGet(out).localGet(j).i32Add().v128Load();
+      f.localGet(p).localGet(j).i32Add().v128Load().f32x4Add().v128Store();
+      f.localGet(j).i32Const(16).i32Add().localSet(j);
+    });
+    f.loopUntil(() => f.localGet(j).localGet(end).i32GeU(), () => {
+      f.localGet(out).localGet(j).i32Add();
+      f.localGet(out).localGet(j).i32Add().f32Load();
+      f.localGet(p).localGet(j).i32Add().f32Load().f32Add().f32Store();
+      f.localGet(j).i32Const(4).i32Add().localSet(j);
+    });
+    f.localGet(p).localGet(end).i32Add().localSet(p);
+    f.localGet(rows).i32Const(1).i32Sub().localSet(rows);
+  });
+}
+
+/**
+ * adam(p, g, m, v, n, wd, b1, omb1, b2, omb2, decay, negStep, sqrtBc2, eps,
+ * useWd) — PyTorch 1.13 single-tensor Adam/AdamW, in its operation order:
+ * g' = g + wd·p (if useWd); m = m·b1 + omb1·g'; v = v·b2 + (omb2·g')·g';
+ * p = p·decay; p = p + (negStep·m) / (sqrt(v)/sqrtBc2 + eps).
+ */
+function adam(mb: ModuleBuilder) {
+  const params = [I32, I32, I32, I32, I32, ...Array(9).fill(F32), I32];
+  const { f } = mb.func("adam", params, []);
+  const [P, G, M, V, n] = [0, 1, 2, 3, 4];
+  const consts = [5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const useWd = 14;
+  const i = f.local(I32), end = f.local(I32), end4 = f.local(I32);
+  const vc = consts.map((k) => {
+    const l = f.local(V128);
+    f.localGet(k).f32x4Splat().localSet(l);
+    return l;
+  });
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.localGet(n).i32Const(-4).i32And().i32Const(4).i32Mul().localSet(end4);
+  for (const vec of [true, false]) {
+    const T = vec ? V128 : F32;
+    const c = vec ? vc : consts;
+    const [wd, b1, omb1, b2, omb2, decay, negStep, sqrtBc2, eps] = c;
+    const g = f.local(T), mm = f.local(T), vv = f.local(T);
+    const ld = (ptr: number) =>
+      vec
+        ? f.localGet(ptr).localGet(i).i32Add().v128Load()
+        : f.localGet(ptr).localGet(i).i32Add().f32Load();
+    const st = () => vec ? f.v128Store() : f.f32Store();
+    const add = () => vec ? f.f32x4Add() : f.f32Add();
+    const mul = () => vec ? f.f32x4Mul() : f.f32Mul();
+    const div = () => vec ? f.f32x4Div() : f.f32Div();
+    const sqrt = () => vec ? f.f32x4Sqrt() : f.f32Sqrt();
+    f.loopUntil(() => f.localGet(i).localGet(vec ? end4 : end).i32GeU(), () => {
+      ld(G).localSet(g);
+      f.localGet(useWd).if(() => {
+        f.localGet(g).localGet(wd);
+        ld(P);
+        mul();
+        add();
+        f.localSet(g);
+      });
+      /** state = state·beta + (omBeta·g)[·g], stored and kept in `into`. */
+      const moment = (ptr: number, beta: number, omBeta: number, sq: boolean, into: number) => {
+        f.localGet(ptr).localGet(i).i32Add();
+        ld(ptr).localGet(beta);
+        mul();
+        f.localGet(omBeta).localGet(g);
+        mul();
+        if (sq) {
+          f.localGet(g);
+          mul();
+        }
+        add();
+        f.localTee(into);
+        st();
+      };
+      moment(M, b1, omb1, false, mm);
+      moment(V, b2, omb2, true, vv);
+      f.localGet(P).localGet(i).i32Add();
+      ld(P).localGet(decay);
+      mul();
+      f.localGet(negStep).localGet(mm);
+      mul();
+      f.localGet(vv);
+      sqrt();
+      f.localGet(sqrtBc2);
+      div();
+      f.localGet(eps);
+      add();
+      div();
+      add();
+      st();
+      f.localGet(i).i32Const(vec ? 16 : 4).i32Add().localSet(i);
+    });
+  }
+}
+
+/** Adds every non-GEMM kernel to the module. */
+export function addElementwise(mb: ModuleBuilder): void {
+  for (const op of WASM_BINARY_OPS) {
+    for (const form of BINARY_FORMS) {
+      map(mb, mapKernelName(op, form), OPERANDS[form], ...BINARY[op]);
+    }
+  }
+  for (const op of WASM_UNARY_OPS) map(mb, mapKernelName(op, "v"), OPERANDS.v, ...UNARY[op]);
+  const s = sum(mb);
+  rowSum(mb, s);
+  colSum(mb);
+  adam(mb);
+}
