@@ -227,20 +227,7 @@ function rhs(c: { inputs: readonly Tensor[]; saved: BinarySaved }): Tensor | num
 }
 
 /** Gradient rules of this file's ops. */
-export const elementwiseRules: GradRules<
-  | "alias"
-  | ArithOp
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "abs"
-  | "relu"
-  | "tanh"
-  | "sigmoid"
-  | "gelu"
-  | "where"
-> = {
+export const elementwiseRules: GradRules<"alias" | ArithOp | DiffUnary | "where"> = {
   alias: (g) => [g],
   add: (g) => [g, g],
   sub: (g, c) => [g, c.needs[1] ? g.neg() : null],

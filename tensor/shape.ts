@@ -65,36 +65,8 @@ export function checkShape(shape: unknown, what: string, inferOne = false): numb
   return [...shape];
 }
 
-/** Product of a shape's sizes (1 for a scalar). */
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-/** Row-major strides of a contiguous tensor of this shape. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
-
-/** True when shape/strides describe a row-major dense layout. */
-export function isContiguous(
-  shape: readonly number[],
-  strides: readonly number[],
-): boolean {
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== s) return false;
-    s *= shape[i];
-  }
-  return true;
-}
+// One home for the layout helpers the backends share too.
+export { contiguousStrides, isContiguous, numel } from "../backends/layout.ts";
 
 /**
  * NumPy/PyTorch broadcast of two shapes.

@@ -8,12 +8,13 @@ import assert from "node:assert/strict";
 
 const root = new URL("../../", import.meta.url);
 
-/** Runs `deno run -A train_demo.ts ...args` from the repository root. */
+/** Runs `deno run -A <script> ...args` from the repository root (train_demo.ts by default). */
 export async function runDemo(
   args: string[],
+  script = "train_demo.ts",
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "train_demo.ts", ...args],
+    args: ["run", "-A", script, ...args],
     cwd: root,
     stdout: "piped",
     stderr: "piped",

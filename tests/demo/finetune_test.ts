@@ -4,20 +4,9 @@
  * and bad flags exit 2 with the help.
  */
 import assert from "node:assert/strict";
+import { runDemo } from "./_demo_run.ts";
 
-const root = new URL("../../", import.meta.url);
-
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "finetune.ts", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (args: string[]) => runDemo(args, "finetune.ts");
 
 Deno.test("finetune --quick --json: the loss falls and a PEFT causal-LM adapter is saved", async () => {
   const dir = await Deno.makeTempDir();
