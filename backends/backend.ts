@@ -126,6 +126,44 @@ export interface FusedOps {
    * reports it by the next read (see {@link Backend.checkedAssign}).
    */
   crossEntropy?(x: View, targets: View, losses: BufferHandle, probs: BufferHandle): void;
+  /**
+   * Attention, `out = softmax(q·kᵀ·scale + bias)·v` row by row, for
+   * q [B, H, T, D], k [B, Hkv, S, D], v [B, Hkv, S, Dv] (any strides; query
+   * head h reads key/value head ⌊h·Hkv/H⌋), an additive `bias` view of
+   * [B, H, T, S] (stride 0 where broadcast) or null, and with `causalOffset`
+   * not null key j hidden from query i when j > i + causalOffset. Writes
+   * out [B, H, T, Dv] and lse [B, H, T] (each row's log-sum-exp, for
+   * backward), both dense; never holds a [B, H, T, S] tensor.
+   */
+  attention?(
+    q: View,
+    k: View,
+    v: View,
+    bias: View | null,
+    scale: number,
+    causalOffset: number | null,
+    out: BufferHandle,
+    lse: BufferHandle,
+  ): void;
+  /**
+   * The gradients of {@link FusedOps.attention} from gOut [B, H, T, Dv]
+   * (dense), recomputing the probabilities from `lse`: writes dq
+   * [B, H, T, D], dk [B, Hkv, S, D] and dv [B, Hkv, S, Dv], dense.
+   */
+  attentionBackward?(
+    q: View,
+    k: View,
+    v: View,
+    bias: View | null,
+    scale: number,
+    causalOffset: number | null,
+    out: View,
+    lse: View,
+    gOut: View,
+    dq: BufferHandle,
+    dk: BufferHandle,
+    dv: BufferHandle,
+  ): void;
   /** In-place Adam/AdamW on contiguous float32 param, grad, m, v buffers. */
   adam?(
     param: BufferHandle,

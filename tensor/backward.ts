@@ -16,6 +16,7 @@ import { viewRules } from "./ops_view.ts";
 import { reduceRules } from "./ops_reduce.ts";
 import { matmulRules } from "./ops_matmul.ts";
 import { fusedRules } from "./fused.ts";
+import { attentionRules } from "./fused_attention.ts";
 
 /** Every op's rule: a missing or mistyped one is a `deno check` error. */
 const GRAD_RULES: GradRules<OpName> = {
@@ -24,6 +25,7 @@ const GRAD_RULES: GradRules<OpName> = {
   ...reduceRules,
   ...matmulRules,
   ...fusedRules,
+  ...attentionRules,
 };
 
 function topoOrder(root: Tensor): Tensor[] {

@@ -94,6 +94,14 @@ export interface OpSaved {
   loraLinear: { down: Tensor; scaling: number };
   /** What `crossEntropy` saves. */
   crossEntropy: { probs: Tensor; targets: Tensor };
+  /** What the fused `attention` saves: its output, each row's log-sum-exp. */
+  attention: {
+    out: Tensor;
+    lse: Tensor;
+    bias: Tensor | null;
+    scale: number;
+    causalOffset: number | null;
+  };
 }
 
 /** The name of an op that records a graph node. */

@@ -18,6 +18,11 @@ export type { NestedArray, ReduceOptions, TensorLike } from "./tensor.ts";
 export { arange, full, ones, rand, randn, tensor, zeros } from "./factories.ts";
 export type { TensorOptions } from "./factories.ts";
 export { cat, stack, where } from "./ops_public.ts";
+/** Package-internal (used by `nn.scaledDotProductAttention`): the fused attention op. */
+export {
+  fusedAttention as _fusedAttention,
+  hasFusedAttention as _hasFusedAttention,
+} from "./fused_attention.ts";
 /** Package-internal (used by `lora.merge`): all-or-nothing finite assignment. */
 export { assignAllFinite as _assignAllFinite } from "./ops_elementwise.ts";
 export { manualSeed } from "./random.ts";

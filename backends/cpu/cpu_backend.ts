@@ -29,6 +29,7 @@ import { simdAlloc, simdAvailable, simdFree } from "./_simd.ts";
 import { adam, binary, cast, copy, unary, where } from "./ops_elementwise.ts";
 import { crossEntropy, logSoftmax, reduce, softmax } from "./ops_reduce.ts";
 import { linear, loraLinear, matmul } from "./ops_matmul.ts";
+import { attention, attentionBackward } from "./ops_attention.ts";
 import { gather, scatterAdd } from "./ops_index.ts";
 
 /** Elements one CPU buffer may hold: 4 GiB of float32, the Wasm heap's span. */
@@ -74,8 +75,15 @@ export class CpuBackend implements Backend {
       },
       logSoftmax,
       adam,
+      attention: (...args) => attention(this.simd, this.#scratch, this.#release, ...args),
+      attentionBackward: (...args) =>
+        attentionBackward(this.simd, this.#scratch, this.#release, ...args),
     };
   }
+
+  /** Scratch float32 buffers of the fused kernels (in the heap with SIMD). */
+  #scratch = (n: number): Float32Array => this.alloc(n, "float32") as Float32Array;
+  #release = (a: Float32Array): void => this.free(a);
 
   /**
    * A zeroed (scalar path) or reused (heap) buffer of `n` elements.

@@ -138,7 +138,6 @@ export function attention(q: unknown, k: unknown, v: unknown, opts: AttnOpts): R
       // Scores and masked scores are float32 values (a −1e4 mask term
       // costs the digits below its ulp, in PyTorch as here).
       a = f32(f32(a) * scale);
-      if (opts.isCausal && s > t + off) a = -Infinity;
       if (mask) {
         const idx = [...leadIdx, h, t, s];
         let p = 0;
@@ -146,6 +145,8 @@ export function attention(q: unknown, k: unknown, v: unknown, opts: AttnOpts): R
         const m = mask.data[p];
         a = mask.dtype === "int32" ? (m !== 0 ? a : -Infinity) : f32(a + m);
       }
+      // A key the causal mask hides stays hidden whatever the mask adds.
+      if (opts.isCausal && s > t + off) a = -Infinity;
       sc[s] = a;
     }
     const mx = Math.max(...sc);
