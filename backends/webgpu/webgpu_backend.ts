@@ -39,6 +39,7 @@ import { adam, binary, cast, checkedAssign, copy, unary, where } from "./ops_ele
 import { gather, scatterAdd } from "./ops_index.ts";
 import { linear, loraLinear, matmul } from "./ops_matmul.ts";
 import { crossEntropy, reduce, softmax } from "./ops_reduce.ts";
+import { attention, attentionBackward } from "./ops_attention.ts";
 
 /** Hint printed when no adapter is found. */
 export const NO_ADAPTER_HINT: string = "webgpu: no WebGPU adapter is available " +
@@ -95,6 +96,13 @@ export class WebGpuBackend implements Backend {
       logSoftmax: checkedFirst(ctx, (ctx, x, out) => softmax(ctx, x, out, true)),
       crossEntropy: checkedFirst(ctx, crossEntropy),
       adam: checkedFirst(ctx, adam),
+      // The backward binds 10 storage buffers (the default limit is 8).
+      ...(device.limits.maxStorageBuffersPerShaderStage >= 10
+        ? {
+          attention: checkedFirst(ctx, attention),
+          attentionBackward: checkedFirst(ctx, attentionBackward),
+        }
+        : {}),
     };
   }
 
@@ -231,6 +239,7 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
   const info = adapter.info;
