@@ -312,14 +312,18 @@ export abstract class Module {
    * subtree where the field stands), duplicate tensors included.
    */
   *#allTensors(): Generator<[string, Tensor]> {
-    const seen = new Set<Module>();
+    // A module shared by two fields is listed under both paths, as
+    // PyTorch's state_dict() does; only a module inside itself (a cycle)
+    // is cut, by remembering the ancestors of the current path.
+    const path = new Set<Module>();
     function* walk(m: Module, prefix: string): Generator<[string, Tensor]> {
-      if (seen.has(m)) return;
-      seen.add(m);
+      if (path.has(m)) return;
+      path.add(m);
       for (const [n, v] of _entries(m)) {
         if (v instanceof Tensor) yield [_join(prefix, n), v];
         else yield* walk(v, _join(prefix, n));
       }
+      path.delete(m);
     }
     yield* walk(this, "");
   }

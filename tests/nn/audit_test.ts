@@ -35,6 +35,29 @@ backendTest("`stateDict()` lists a tied tensor under each of its names", () => {
   assert.equal(sd["head.weight"], sd["emb.weight"]);
 });
 
+backendTest("`stateDict()` lists a shared submodule under each path; a cycle ends", async () => {
+  // PyTorch's state_dict() recurses into every child, so a module held by
+  // two fields appears twice; parameters() still lists each tensor once.
+  class Shared extends nn.Module {
+    a = new nn.Linear(2, 2);
+    b = this.a;
+    override forward(x: Tensor): Tensor {
+      return this.b.forward(this.a.forward(x));
+    }
+  }
+  const m = new Shared();
+  assert.deepEqual(Object.keys(m.stateDict()), ["a.weight", "a.bias", "b.weight", "b.bias"]);
+  assert.deepEqual([...m.namedParameters().keys()], ["a.weight", "a.bias"]);
+  // Loading a dict whose two paths carry the same values round-trips.
+  const other = new Shared();
+  other.loadStateDict(m.stateDict());
+  assert.deepEqual(Array.from(await other.a.weight.data()), Array.from(await m.a.weight.data()));
+  // A module that holds itself is walked once, not forever.
+  const loop = new nn.Sequential(new nn.Linear(1, 1));
+  (loop as unknown as { self: nn.Module }).self = loop;
+  assert.deepEqual(Object.keys(loop.stateDict()), ["0.weight", "0.bias"]);
+});
+
 backendTest(
   "`loadStateDict()` rejects a wrong dtype naming key and dtypes, loads nothing",
   async () => {

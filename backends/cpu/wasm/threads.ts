@@ -278,7 +278,8 @@ export class ThreadPool {
 
   /**
    * Stops the worker; a later {@link start} spawns a new one. Waits (up to
-   * a second, where the thread may block) until the worker confirms it has
+   * five seconds, where the thread may block; a loaded machine can take
+   * seconds to schedule it) until the worker confirms it has
    * left its loop, so no wait of its is pending when it is terminated.
    *
    * @returns true when the worker confirmed (or there was none).
@@ -290,7 +291,7 @@ export class ThreadPool {
       Atomics.store(this.ctrl, STOPPED, 0);
       this.post({ op: "exit" });
       try {
-        Atomics.wait(this.ctrl, STOPPED, 0, 1000);
+        Atomics.wait(this.ctrl, STOPPED, 0, 5000);
       } catch {
         // A browser's main thread may not block: terminate right away.
       }
