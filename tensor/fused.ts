@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { failSafe } from "./memory.ts";
 import type { AdamArgs } from "../backends/backend.ts";
 import { type GradRules, noGrad, record } from "./graph.ts";
 import { empty, requireFloat, sameBackend } from "./_op_helpers.ts";
@@ -28,6 +29,10 @@ import { arange } from "./factories.ts";
  * ```
  */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
+  return failSafe(() => linearBody(x, w, b));
+}
+
+function linearBody(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
   requireFloat(x, "linear()");
   requireFloat(w, "linear()");
   sameBackend(x, w, "linear");
@@ -148,6 +153,17 @@ export function loraLinear(
   bUp: Tensor,
   scaling: number,
 ): Tensor {
+  return failSafe(() => loraLinearBody(x, w, b, a, bUp, scaling));
+}
+
+function loraLinearBody(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  a: Tensor,
+  bUp: Tensor,
+  scaling: number,
+): Tensor {
   for (const t of [x, w, a, bUp, ...(b ? [b] : [])]) {
     requireFloat(t, "loraLinear()");
     sameBackend(x, t, "loraLinear");
@@ -217,6 +233,10 @@ export function loraLinear(
  * ```
  */
 export function crossEntropyRows(logits: Tensor, targets: Tensor): Tensor {
+  return failSafe(() => crossEntropyRowsBody(logits, targets));
+}
+
+function crossEntropyRowsBody(logits: Tensor, targets: Tensor): Tensor {
   requireFloat(logits, "crossEntropyRows()");
   sameBackend(logits, targets, "crossEntropyRows");
   if (

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { failSafe } from "./memory.ts";
 import { type GradRules, noGrad, record } from "./graph.ts";
 import { empty } from "./_op_helpers.ts";
 import type { Tensor } from "./tensor.ts";
@@ -23,6 +24,17 @@ export function hasFusedAttention(t: Tensor): boolean {
  * [B, H, T, S] and an optional causal offset.
  */
 export function fusedAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias: Tensor | null,
+  scale: number,
+  causalOffset: number | null,
+): Tensor {
+  return failSafe(() => fusedAttentionBody(q, k, v, bias, scale, causalOffset));
+}
+
+function fusedAttentionBody(
   q: Tensor,
   k: Tensor,
   v: Tensor,
@@ -56,7 +68,7 @@ export function fusedAttention(
 /** A view of `t` broadcast (stride 0) to a 4-D `shape`. */
 function broadcastTo(t: Tensor, shape: number[]) {
   const off = shape.length - t.ndim;
-  const strides = shape.map((s, i) => {
+  const strides = shape.map((_, i) => {
     const d = i - off;
     return d < 0 || t.shape[d] === 1 ? 0 : t.strides[d];
   });

@@ -9,6 +9,7 @@
 import { initBackend } from "../backends/registry.ts";
 import { _installOps, type Tensor } from "./tensor.ts";
 import { fromData, full } from "./_op_helpers.ts";
+import { failSafe } from "./memory.ts";
 import { alias, assign, binary, cast, clone, compare, unary } from "./ops_elementwise.ts";
 import {
   expand,
@@ -30,29 +31,34 @@ async function copyTo(t: Tensor, backendName: string): Promise<Tensor> {
   return fromData(await t.data(), t.shape, target);
 }
 
+/** `op` run under {@link failSafe}: a failed call frees what it made. */
+function guarded<A extends unknown[], R>(op: (...args: A) => R): (...args: A) => R {
+  return (...args) => failSafe(() => op(...args));
+}
+
 _installOps({
-  binary,
-  compare,
-  unary,
-  matmul,
-  sum,
-  mean,
-  max,
-  argmax,
-  softmax,
-  reshape,
-  transpose,
-  permute,
-  unsqueeze,
-  squeeze,
-  expand,
-  narrow,
-  indexSelect,
-  clone,
-  alias,
-  cast,
-  assign,
-  full,
+  binary: guarded(binary),
+  compare: guarded(compare),
+  unary: guarded(unary),
+  matmul: guarded(matmul),
+  sum: guarded(sum),
+  mean: guarded(mean),
+  max: guarded(max),
+  argmax: guarded(argmax),
+  softmax: guarded(softmax),
+  reshape: guarded(reshape),
+  transpose: guarded(transpose),
+  permute: guarded(permute),
+  unsqueeze: guarded(unsqueeze),
+  squeeze: guarded(squeeze),
+  expand: guarded(expand),
+  narrow: guarded(narrow),
+  indexSelect: guarded(indexSelect),
+  clone: guarded(clone),
+  alias: guarded(alias),
+  cast: guarded(cast),
+  assign: guarded(assign),
+  full: guarded(full),
   copyTo,
   backward,
 });

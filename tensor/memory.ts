@@ -103,6 +103,29 @@ export function keep<T extends Freeable>(t: T): T {
   return t;
 }
 
+/**
+ * Runs one op's body: when it throws part-way (a backend that refuses an
+ * operand after the output was allocated), every tensor it created is
+ * freed, so a failed op leaks nothing; when it returns, those tensors
+ * belong to the enclosing scope as if made there.
+ */
+export function failSafe<T>(fn: () => T): T {
+  const mine = new Set<Freeable>();
+  scopes.push(mine);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of mine) if (!t.isDisposed) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  const parent = scopes[scopes.length - 1];
+  if (parent) { for (const t of mine) parent.add(t); }
+  return result;
+}
+
 function collect(value: unknown, into: Set<unknown>, seen: Set<unknown>): void {
   if (value === null || typeof value !== "object" || seen.has(value)) return;
   seen.add(value);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { failSafe } from "./memory.ts";
 import * as elementwise from "./ops_elementwise.ts";
 import * as joins from "./ops_matmul.ts";
 import type { Tensor, TensorLike } from "./tensor.ts";
@@ -21,7 +22,7 @@ import type { Tensor, TensorLike } from "./tensor.ts";
  * ```
  */
 export function cat(tensors: readonly Tensor[], dim: number): Tensor {
-  return joins.cat(tensors, dim);
+  return failSafe(() => joins.cat(tensors, dim));
 }
 
 /**
@@ -38,7 +39,7 @@ export function cat(tensors: readonly Tensor[], dim: number): Tensor {
  * ```
  */
 export function stack(tensors: readonly Tensor[], dim: number): Tensor {
-  return joins.stack(tensors, dim);
+  return failSafe(() => joins.stack(tensors, dim));
 }
 
 /**
@@ -56,5 +57,5 @@ export function stack(tensors: readonly Tensor[], dim: number): Tensor {
  * ```
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  return elementwise.where(cond, a, b);
+  return failSafe(() => elementwise.where(cond, a, b));
 }
