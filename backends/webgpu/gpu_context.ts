@@ -43,6 +43,16 @@ export class GpuContext {
    * it to exercise the split cheaply).
    */
   maxGroupsPerDim: number;
+  /**
+   * Bytes one binding may cover, from the device's
+   * `maxStorageBufferBindingSize`. A buffer may be larger (up to
+   * `maxBufferSize`); matmul, linear, row gathers and elementwise kernels
+   * then bind windows of it, and any other kernel refuses with a
+   * RangeError (tests lower it to exercise the windows cheaply).
+   */
+  maxBindingBytes: number;
+  /** `minStorageBufferOffsetAlignment` in elements (a window's start). */
+  readonly offsetAlignElements: number;
   #encoder: GPUCommandEncoder | null = null;
   #dispatches = 0;
   #pendingUse = new Set<GPUBuffer>();
@@ -71,6 +81,8 @@ export class GpuContext {
     this.errors = new DeviceErrors(device);
     this.#staging = new StagingPool(device);
     this.maxGroupsPerDim = device.limits.maxComputeWorkgroupsPerDimension;
+    this.maxBindingBytes = device.limits.maxStorageBufferBindingSize;
+    this.offsetAlignElements = device.limits.minStorageBufferOffsetAlignment / 4;
     this.#alignWords = Math.max(64, device.limits.minStorageBufferOffsetAlignment) / 4;
     this.#metaBuffer = device.createBuffer({ size: META_ARENA_BYTES, usage: STORAGE | COPY_DST });
     this.#uploadBuffer = device.createBuffer({
@@ -137,6 +149,15 @@ export class GpuContext {
     this.#meta.set(meta, slot);
     this.#metaWords += slotWords;
 
+    for (const b of binds) {
+      if (b.bytes > this.maxBindingBytes) {
+        throw new RangeError(
+          `webgpu: kernel ${kernel.key} would bind ${b.bytes} bytes of one tensor, over this ` +
+            `device's maxStorageBufferBindingSize (${this.maxBindingBytes} bytes); only matmul, ` +
+            `linear, row gathers and elementwise kernels bind windows of larger tensors`,
+        );
+      }
+    }
     const written = binds.filter((_, i) => kernel.access[i] === "read_write").map((b) => b.gpu);
     if (new Set(written).size !== written.length) {
       throw new Error("webgpu: one buffer is bound twice for writing in a single kernel");
@@ -147,15 +168,16 @@ export class GpuContext {
       resource: { buffer: this.#metaBuffer, offset: slot * 4, size: slotWords * 4 },
     }];
     binds.forEach((b, i) => {
-      let gpu = b.gpu;
+      let gpu = b.gpu, offset = b.offset ?? 0;
       if (kernel.access[i] === "read" && written.includes(gpu)) {
         const tmp = this.pool.acquire(b.bytes);
-        encoder.copyBufferToBuffer(gpu, 0, tmp, 0, b.bytes);
+        encoder.copyBufferToBuffer(gpu, offset, tmp, 0, b.bytes);
         temps.push(tmp);
         gpu = tmp;
+        offset = 0;
       }
       this.#pendingUse.add(gpu);
-      entries.push({ binding: i + 1, resource: { buffer: gpu, offset: 0, size: b.bytes } });
+      entries.push({ binding: i + 1, resource: { buffer: gpu, offset, size: b.bytes } });
     });
     const bindGroup = this.device.createBindGroup({ layout: kernel.layout, entries });
     const pass = encoder.beginComputePass();

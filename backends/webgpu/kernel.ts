@@ -11,6 +11,8 @@ export type Access = "read" | "read_write";
 
 /** A compiled kernel and its bind-group layout. */
 export interface Kernel {
+  /** The cache key, named in errors. */
+  readonly key: string;
   /** The pipeline. */
   readonly pipeline: GPUComputePipeline;
   /** Layout of group 0. */
@@ -23,8 +25,14 @@ export interface Kernel {
 export interface Binding {
   /** The storage. */
   readonly gpu: GPUBuffer;
-  /** Bytes bound from offset 0 (multiple of 4, at least 4). */
+  /** Bytes bound (multiple of 4, at least 4). */
   readonly bytes: number;
+  /**
+   * Byte offset of the bound window (default 0; a multiple of the device's
+   * `minStorageBufferOffsetAlignment`). Kernels whose operands may exceed
+   * one binding bind a window of the buffer instead of all of it.
+   */
+  readonly offset?: number;
 }
 
 const COMPUTE_STAGE = 0x4;
@@ -59,5 +67,5 @@ export function compileKernel(
     layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module: device.createShaderModule({ label: key, code }), entryPoint: "main" },
   });
-  return { pipeline, layout, access };
+  return { key, pipeline, layout, access };
 }

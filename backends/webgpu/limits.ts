@@ -101,22 +101,32 @@ export function bucketBytes(bytes: number, maxBytes: number): number {
 }
 
 /**
- * Throws a clear error when a buffer would exceed what one storage binding
- * may cover (`maxStorageBufferBindingSize`, 128 MiB by default) or what one
- * buffer may hold (`maxBufferSize`).
+ * Throws a clear error when a buffer would exceed what one buffer may hold
+ * (`maxBufferSize`). A buffer over `maxStorageBufferBindingSize` is
+ * allowed: the ops that meet such tensors bind windows of it.
  */
-export function checkBufferSize(
-  bytes: number,
-  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
-): void {
-  const max = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-  if (bytes > max) {
+export function checkBufferSize(bytes: number, limits: { maxBufferSize: number }): void {
+  if (bytes > limits.maxBufferSize) {
     throw new RangeError(
-      `webgpu: a buffer of ${bytes} bytes exceeds this device's ` +
-        `maxStorageBufferBindingSize/maxBufferSize (${max} bytes); ` +
-        `split the tensor or use a backend without this limit`,
+      `webgpu: a buffer of ${bytes} bytes exceeds this device's maxBufferSize ` +
+        `(${limits.maxBufferSize} bytes); split the tensor or use a backend without this limit`,
     );
   }
+}
+
+/**
+ * The binding window covering elements `[first, end)` of a buffer: its
+ * start rounded down to `align` elements (the device's offset alignment),
+ * as a byte offset and size, and the element the window starts at (kernels
+ * index relative to it).
+ */
+export function windowOf(
+  first: number,
+  end: number,
+  align: number,
+): { offset: number; bytes: number; base: number } {
+  const base = Math.floor(first / align) * align;
+  return { offset: base * ELEMENT_BYTES, bytes: bindingBytes(end - base), base };
 }
 
 /**

@@ -20,7 +20,7 @@ import type { GpuContext } from "./gpu_context.ts";
 import type { Binding, Kernel } from "./kernel.ts";
 import { numel } from "../layout.ts";
 import { ERROR_BYTES } from "./device_errors.ts";
-import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
+import { grid2d, windowOf, WORKGROUP_SIZE } from "./limits.ts";
 import {
   checkBounds,
   checkCapacity,
@@ -77,14 +77,59 @@ function runStrided(
   });
   if (!outView) checkCapacity(out, n, "output");
   const c = coalesce(shape, all.map((v) => v.strides));
-  const meta = new Meta().u32(n).strided(
-    c.shape,
-    all.map((v, i) => ({ offset: v.offset, strides: c.strides[i] })),
-  );
-  const binds = handles.map(bind);
-  if (!outView) binds.push(bind(out));
-  binds.push(...extra);
-  ctx.dispatch(kernelFor(c.shape.length), meta.finish(), binds, grid1d(ctx, n));
+  const kernel = kernelFor(c.shape.length);
+  if ([...handles, out].every((h) => h.bytes <= ctx.maxBindingBytes)) {
+    const meta = new Meta().u32(n).strided(
+      c.shape,
+      all.map((v, i) => ({ offset: v.offset, strides: c.strides[i] })),
+    );
+    const binds = handles.map(bind);
+    if (!outView) binds.push(bind(out));
+    binds.push(...extra);
+    ctx.dispatch(kernel, meta.finish(), binds, grid1d(ctx, n));
+    return;
+  }
+  // A tensor over one binding: runs of whole outer rows, each operand bound
+  // as the window those rows cover (a contiguous output's window starts
+  // exactly at its first element, so the kernel's out[idx] needs no offset).
+  const align = ctx.offsetAlignElements;
+  const limit = Math.floor(ctx.maxBindingBytes / 4) - align;
+  const [outer, ...rest] = c.shape;
+  const inner = n / outer;
+  const innerSpan = c.strides.map((st) => rest.reduce((acc, e, d) => acc + (e - 1) * st[d + 1], 1));
+  const fits = (rows: number) =>
+    c.strides.every((st, i) => (rows - 1) * st[0] + innerSpan[i] <= limit) &&
+    (outView !== undefined || rows * inner <= limit);
+  const step = outView ? 1 : align / gcd(inner, align);
+  let rows = Math.floor(outer / step) * step || step;
+  while (rows > step && !fits(rows)) rows = Math.max(step, Math.floor(rows / 2 / step) * step);
+  if (c.strides.some((st) => st.some((x) => x < 0)) || !fits(rows)) {
+    throw new RangeError(
+      `webgpu: an elementwise kernel over [${shape}] cannot be split into bindings of ` +
+        `${ctx.maxBindingBytes} bytes`,
+    );
+  }
+  for (let r0 = 0; r0 < outer; r0 += rows) {
+    const rc = Math.min(rows, outer - r0);
+    const binds: Binding[] = [];
+    const operands = all.map((v, i) => {
+      const first = v.offset + r0 * c.strides[i][0];
+      const w = windowOf(first, first + (rc - 1) * c.strides[i][0] + innerSpan[i], align);
+      binds.push({ gpu: handles[i].gpu, bytes: w.bytes, offset: w.offset });
+      return { offset: first - w.base, strides: c.strides[i] };
+    });
+    if (!outView) {
+      const w = windowOf(r0 * inner, (r0 + rc) * inner, align);
+      binds.push({ gpu: out.gpu, bytes: w.bytes, offset: w.offset });
+    }
+    binds.push(...extra);
+    const meta = new Meta().u32(rc * inner).strided([rc, ...rest], operands);
+    ctx.dispatch(kernel, meta.finish(), binds, grid1d(ctx, rc * inner));
+  }
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }
 
 /** `out = op(x)`. */

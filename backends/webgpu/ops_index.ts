@@ -6,7 +6,9 @@
 
 import type { BufferHandle, View } from "../backend.ts";
 import type { GpuContext } from "./gpu_context.ts";
-import { bindingBytes } from "./limits.ts";
+import { bindingBytes, windowOf } from "./limits.ts";
+import type { GpuBuffer } from "./buffer_pool.ts";
+import type { Binding } from "./kernel.ts";
 import { ERROR_BYTES } from "./device_errors.ts";
 import { numel } from "../layout.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
@@ -69,16 +71,62 @@ export function gather(ctx: GpuContext, x: View, index: View, out: BufferHandle)
     `gather:${x.dtype}:${index.dtype}:${rank}`,
     () => gatherSource(x.dtype, index.dtype, rank),
   );
-  const meta = new Meta().u32(total, row, ix.n, rows)
-    .i32(x.offset, x.strides[0], index.offset, ix.stride).u32(site);
-  if (meta.length !== GATHER_SCALARS) throw new Error("webgpu: gather parameter layout");
-  meta.strided(inner.shape, [{ offset: 0, strides: inner.strides[0] }]);
-  ctx.dispatch(kernel, meta.finish(), [
-    { gpu: xh.gpu, bytes: xh.bytes },
-    { gpu: ix.h.gpu, bytes: ix.h.bytes },
-    { gpu: ob.gpu, bytes: ob.bytes },
-    { gpu: ctx.errors.buffer, bytes: ERROR_BYTES },
-  ], grid1d(ctx, total));
+  for (const w of gatherWindows(ctx, x, inner, rows, xh)) {
+    const meta = new Meta().u32(total, row, ix.n, rows)
+      .i32(w.offset, x.strides[0], index.offset, ix.stride).u32(site, w.first, w.end);
+    if (meta.length !== GATHER_SCALARS) throw new Error("webgpu: gather parameter layout");
+    meta.strided(inner.shape, [{ offset: 0, strides: inner.strides[0] }]);
+    ctx.dispatch(kernel, meta.finish(), [
+      w.bind,
+      { gpu: ix.h.gpu, bytes: ix.h.bytes },
+      { gpu: ob.gpu, bytes: ob.bytes },
+      { gpu: ctx.errors.buffer, bytes: ERROR_BYTES },
+    ], grid1d(ctx, total));
+  }
+}
+
+/**
+ * The bindings of a gather's table: the whole buffer where it fits one
+ * binding, else windows of whole rows (an embedding table over
+ * `maxStorageBufferBindingSize`), each with the x offset of its first row
+ * relative to the window.
+ */
+function gatherWindows(
+  ctx: GpuContext,
+  x: View,
+  inner: { shape: number[]; strides: number[][] },
+  rows: number,
+  xh: GpuBuffer,
+): { bind: Binding; offset: number; first: number; end: number }[] {
+  if (xh.bytes <= ctx.maxBindingBytes) {
+    return [{ bind: { gpu: xh.gpu, bytes: xh.bytes }, offset: x.offset, first: 0, end: rows }];
+  }
+  const align = ctx.offsetAlignElements;
+  const limit = Math.floor(ctx.maxBindingBytes / 4) - align;
+  const stride = x.strides[0];
+  // Elements one row spans from its start (inner strides are not negative
+  // for the tables this meets; anything else is refused).
+  const rowSpan = inner.shape.reduce((acc, s, d) => acc + (s - 1) * inner.strides[0][d], 1);
+  if (stride < 0 || inner.strides[0].some((s) => s < 0) || rowSpan > limit) {
+    throw new RangeError(
+      `webgpu: gather from a [${x.shape}] table cannot be split into bindings of ` +
+        `${ctx.maxBindingBytes} bytes`,
+    );
+  }
+  const per = stride === 0 ? rows : Math.max(1, Math.floor((limit - rowSpan) / stride) + 1);
+  const out = [];
+  for (let first = 0; first < rows; first += per) {
+    const end = Math.min(rows, first + per);
+    const start = x.offset + first * stride;
+    const w = windowOf(start, start + (end - 1 - first) * stride + rowSpan, align);
+    out.push({
+      bind: { gpu: xh.gpu, bytes: w.bytes, offset: w.offset },
+      offset: start - w.base,
+      first,
+      end,
+    });
+  }
+  return out;
 }
 
 /** `out[index[i], …] += src[i, …]` in index order; out-of-range rows skipped. */

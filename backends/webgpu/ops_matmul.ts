@@ -10,7 +10,7 @@ import type { BufferHandle, FusedArgs, View } from "../backend.ts";
 import type { GpuBuffer } from "./buffer_pool.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import type { Binding } from "./kernel.ts";
-import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
+import { grid2d, windowOf, WORKGROUP_SIZE } from "./limits.ts";
 import { numel } from "../layout.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import {
@@ -43,6 +43,22 @@ function padded(v: View, rank: number): { shape: number[]; strides: number[] } {
   };
 }
 
+const NO_BATCH = { shape: [], a: [], b: [] };
+
+/** A bias row: element `offset + n · stride` for output column n. */
+interface BiasOperand {
+  readonly handle: GpuBuffer;
+  readonly offset: number;
+  readonly stride: number;
+}
+
+/**
+ * `out = a · b (+ bias)`, or with `alpha` `out += (alpha·a) · b`, for every
+ * batch. Where an operand's buffer is larger than one binding may cover
+ * (`ctx.maxBindingBytes`), an unbatched product is split into tiles whose
+ * operands fit and each tile binds windows of the buffers (see
+ * {@link runTiled}).
+ */
 function run(
   ctx: GpuContext,
   dtype: View["dtype"],
@@ -50,7 +66,7 @@ function run(
   batch: { shape: number[]; a: number[]; b: number[] },
   a: Operand,
   b: Operand,
-  bias: { handle: GpuBuffer; offset: number; stride: number } | null,
+  bias: BiasOperand | null,
   out: GpuBuffer,
   alpha: number | null = null,
 ): void {
@@ -58,6 +74,37 @@ function run(
   const batches = numel(batch.shape);
   if (m * n * batches === 0) return;
   checkCapacity(out, batches * m * n, "matmul output");
+  const handles = [a.handle, b.handle, ...(bias ? [bias.handle] : []), out];
+  if (handles.every((h) => h.bytes <= ctx.maxBindingBytes)) {
+    const binds: Binding[] = handles.map((h) => ({ gpu: h.gpu, bytes: h.bytes }));
+    dispatchProduct(ctx, dtype, dims, batch, binds, a, b, bias, { offset: 0, ld: n }, alpha);
+    return;
+  }
+  if (batches !== 1) {
+    throw new RangeError(
+      `webgpu: a batched matmul (${batches} batches of ${m}×${k} by ${k}×${n}) has an ` +
+        `operand over this device's maxStorageBufferBindingSize (${ctx.maxBindingBytes} ` +
+        `bytes); only unbatched products are split`,
+    );
+  }
+  runTiled(ctx, dtype, dims, a, b, bias, out, alpha);
+}
+
+/** Records the dispatches of one product whose buffers are `binds`. */
+function dispatchProduct(
+  ctx: GpuContext,
+  dtype: View["dtype"],
+  dims: { m: number; n: number; k: number },
+  batch: { shape: number[]; a: number[]; b: number[] },
+  binds: Binding[],
+  a: { offset: number; rs: number; cs: number },
+  b: { offset: number; rs: number; cs: number },
+  bias: { offset: number; stride: number } | null,
+  out: { offset: number; ld: number },
+  alpha: number | null,
+): void {
+  const { m, n, k } = dims;
+  const batches = numel(batch.shape);
   const variant = matmulVariant(m, n, k);
   const nb = batch.shape.length;
   const acc = alpha !== null;
@@ -65,8 +112,6 @@ function run(
     `matmul:${variant}:${dtype}:${nb}:${bias !== null}:${acc}`,
     () => matmulSource(dtype, nb, variant, bias !== null, acc),
   );
-  const binds: Binding[] = [a.handle, b.handle, ...(bias ? [bias.handle] : []), out]
-    .map((h) => ({ gpu: h.gpu, bytes: h.bytes }));
   const [gx, gy] = variant === "tiled"
     ? [Math.ceil(n / TILE), Math.ceil(m / TILE)]
     : grid2d(Math.ceil((m * n) / WORKGROUP_SIZE), ctx.maxGroupsPerDim);
@@ -77,10 +122,115 @@ function run(
   for (let first = 0; first < batches; first += maxDim) {
     const count = Math.min(maxDim, batches - first);
     const meta = new Meta().u32(m, n, k, first).i32(a.offset, b.offset, a.rs, a.cs, b.rs, b.cs)
-      .i32(bias?.offset ?? 0, bias?.stride ?? 0).f32(alpha ?? 1);
+      .i32(bias?.offset ?? 0, bias?.stride ?? 0).f32(alpha ?? 1).u32(out.offset, out.ld);
     if (meta.length !== MATMUL_SCALARS) throw new Error("webgpu: matmul parameter layout");
     meta.u32(...batch.shape).i32(...batch.a, ...batch.b);
     ctx.dispatch(kernel, meta.finish(), binds, [gx, gy, count]);
+  }
+}
+
+/** Elements from the first to the last one a `rows × cols` block touches. */
+function span(rows: number, rs: number, cols: number, cs: number): number {
+  return (rows - 1) * rs + (cols - 1) * cs + 1;
+}
+
+/**
+ * An unbatched product split into tiles of `tm × tn` outputs over `tk` of
+ * the inner dimension, halving whichever extent contributes most to an
+ * operand window that does not fit one binding, until every window does
+ * (a 128k × 2048 embedding used as the output head: a few column tiles).
+ * The first inner tile stores (with the bias), later ones add theirs to
+ * the output in place. Each dispatch binds only the windows it reads and
+ * writes; offsets are relative to each window's aligned start.
+ */
+function runTiled(
+  ctx: GpuContext,
+  dtype: View["dtype"],
+  dims: { m: number; n: number; k: number },
+  a: Operand,
+  b: Operand,
+  bias: BiasOperand | null,
+  out: GpuBuffer,
+  alpha: number | null,
+): void {
+  const { m, n, k } = dims;
+  const align = ctx.offsetAlignElements;
+  const limit = Math.floor(ctx.maxBindingBytes / 4) - align;
+  const strides = [a.rs, a.cs, b.rs, b.cs, ...(bias ? [bias.stride] : [])];
+  if (strides.some((s) => s < 0) || limit < 1) {
+    throw new RangeError(
+      `webgpu: cannot split a ${m}×${k} by ${k}×${n} matmul into bindings of ` +
+        `${ctx.maxBindingBytes} bytes (strides ${strides.join(", ")})`,
+    );
+  }
+  let tm = m, tn = n, tk = k;
+  for (;;) {
+    // [extent to halve, its contribution] for each operand that is too big.
+    const over: [string, number][] = [];
+    const check = (parts: [string, number, number][]) => {
+      const size = parts.reduce((acc, [, e, s]) => acc + (e - 1) * s, 1);
+      if (size > limit) { for (const [d, e, s] of parts) if (e > 1) over.push([d, (e - 1) * s]); }
+    };
+    check([["m", tm, a.rs], ["k", tk, a.cs]]);
+    check([["k", tk, b.rs], ["n", tn, b.cs]]);
+    check([["m", tm, n], ["n", tn, 1]]);
+    if (bias) check([["n", tn, bias.stride]]);
+    if (over.length === 0) break;
+    const [dim] = over.reduce((x, y) => (y[1] > x[1] ? y : x));
+    if (dim === "m") tm = Math.ceil(tm / 2);
+    else if (dim === "n") tn = Math.ceil(tn / 2);
+    else tk = Math.ceil(tk / 2);
+  }
+  if (tk < k && dtype !== "float32") {
+    throw new RangeError(
+      `webgpu: a ${dtype} matmul of ${m}×${k} by ${k}×${n} would need its inner ` +
+        `dimension split to fit bindings of ${ctx.maxBindingBytes} bytes (float32 only)`,
+    );
+  }
+  const win = (h: GpuBuffer, first: number, count: number) => {
+    const w = windowOf(first, first + count, align);
+    return { bind: { gpu: h.gpu, bytes: w.bytes, offset: w.offset }, at: first - w.base };
+  };
+  // With k = 0, a and b are empty (bound whole at a 4-byte minimum, read
+  // nothing) and the tiles only write the bias or zeros.
+  const input = (h: GpuBuffer, first: number, count: number) =>
+    k === 0 ? { bind: { gpu: h.gpu, bytes: Math.min(h.bytes, 4) }, at: 0 } : win(h, first, count);
+  for (let m0 = 0; m0 < m; m0 += tm) {
+    const mc = Math.min(tm, m - m0);
+    for (let n0 = 0; n0 < n; n0 += tn) {
+      const nc = Math.min(tn, n - n0);
+      const o = win(out, m0 * n + n0, span(mc, n, nc, 1));
+      for (let k0 = 0; k0 < k || k0 === 0; k0 += Math.max(tk, 1)) {
+        const kc = Math.min(tk, k - k0);
+        const aw = input(
+          a.handle,
+          a.offset + m0 * a.rs + k0 * a.cs,
+          span(mc, a.rs, Math.max(kc, 1), a.cs),
+        );
+        const bw = input(
+          b.handle,
+          b.offset + k0 * b.rs + n0 * b.cs,
+          span(Math.max(kc, 1), b.rs, nc, b.cs),
+        );
+        const first = k0 === 0;
+        const biasWin = first && bias
+          ? win(bias.handle, bias.offset + n0 * bias.stride, span(nc, bias.stride, 1, 0))
+          : null;
+        dispatchProduct(
+          ctx,
+          dtype,
+          { m: mc, n: nc, k: kc },
+          NO_BATCH,
+          [aw.bind, bw.bind, ...(biasWin ? [biasWin.bind] : []), o.bind],
+          { offset: aw.at, rs: a.rs, cs: a.cs },
+          { offset: bw.at, rs: b.rs, cs: b.cs },
+          biasWin && bias ? { offset: biasWin.at, stride: bias.stride } : null,
+          { offset: o.at, ld: n },
+          first ? alpha : (alpha ?? 1),
+        );
+        if (kc === 0) break;
+      }
+    }
   }
 }
 
@@ -130,7 +280,7 @@ interface LinearPlan {
   readonly k: number;
   readonly x: Operand;
   readonly w: Operand;
-  readonly bias: { handle: GpuBuffer; offset: number; stride: number } | null;
+  readonly bias: BiasOperand | null;
 }
 
 /** Checks x [..., K] (rows evenly spaced), w [N, K] and bias [N]. */
@@ -169,8 +319,6 @@ function planLinear(x: View, w: View, bias: View | null, what: string): LinearPl
     bias: b,
   };
 }
-
-const NO_BATCH = { shape: [], a: [], b: [] };
 
 /** `out = x · wᵀ + bias` for x [..., K] (rows evenly spaced), w [N, K]. */
 export function linear(

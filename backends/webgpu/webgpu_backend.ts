@@ -55,6 +55,8 @@ export interface WebGpuOptions {
   gpu?: Pick<GPU, "requestAdapter"> | null;
   /** Adapter power preference. */
   powerPreference?: GPUPowerPreference;
+  /** The name tensors report as `t.backend` (default `"webgpu"`). */
+  name?: string;
 }
 
 /**
@@ -73,8 +75,6 @@ function checkedFirst<A extends unknown[]>(
 
 /** A {@link Backend} running WGSL kernels on a WebGPU device. */
 export class WebGpuBackend implements Backend {
-  /** Registered name. */
-  readonly name = "webgpu";
   /** The scheduler (pipelines, batching, pool, errors). */
   readonly ctx: GpuContext;
   /** Fused fast paths: linear, loraLinear, softmax, logSoftmax, crossEntropy, adam. */
@@ -85,8 +85,9 @@ export class WebGpuBackend implements Backend {
    *
    * @param device an open device (see {@link createWebGpuBackend})
    * @param adapterInfo description of the adapter, for reports
+   * @param name registered name (what tensors report as `t.backend`)
    */
-  constructor(readonly device: GPUDevice, readonly adapterInfo = "") {
+  constructor(readonly device: GPUDevice, readonly adapterInfo = "", readonly name = "webgpu") {
     const ctx = this.ctx = new GpuContext(device);
     // Parameter lists come from FusedOps (contextual typing), never retyped.
     this.fused = {
@@ -240,8 +241,15 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+      // Finer binding offsets: windows of tensors over one binding start
+      // closer to the elements they need.
+      minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
     },
   });
   const info = adapter.info;
-  return new WebGpuBackend(device, `${info.description || info.vendor} (${info.architecture})`);
+  return new WebGpuBackend(
+    device,
+    `${info.description || info.vendor} (${info.architecture})`,
+    options.name,
+  );
 }

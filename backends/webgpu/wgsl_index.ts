@@ -3,9 +3,13 @@
  *
  * Gather words: `[0] out elements, [1] row size, [2] index count, [3] rows
  * of x, [4] x offset, [5] x row stride, [6] index offset, [7] index stride,
- * [8] error site`, then the strided layout of one row (shape, x: 0 +
- * strides). A row index outside `[0, rows)` writes zeros and flags the
- * site (see `device_errors.ts`), so the next read throws.
+ * [8] error site, [9] first and [10] end row of the bound window of x`,
+ * then the strided layout of one row (shape, x: 0 + strides). The x
+ * offset is that of the window's first row; a dispatch copies only the
+ * rows whose index falls in the window (a table over one binding is
+ * gathered window by window). A row index outside `[0, rows)` writes
+ * zeros and flags the site (see `device_errors.ts`), so the next read
+ * throws.
  *
  * scatterAdd runs deterministically without float atomics in two passes.
  * `link` (one invocation per index entry j) finds whether j is the first
@@ -33,7 +37,7 @@ import {
 } from "./wgsl_common.ts";
 
 /** Words before the row layout of gather. */
-export const GATHER_SCALARS = 9;
+export const GATHER_SCALARS = 11;
 /** Words before the row layout of scatter. */
 export const SCATTER_SCALARS = 10;
 
@@ -56,8 +60,9 @@ export function gatherSource(dtype: DType, indexType: DType, rank: number): Kern
     out[idx] = ${t}(0);
     return;
   }
+  if (u32(row) < prm[9] || u32(row) >= prm[10]) { return; }
 ${stridedOffsets(rank, GATHER_SCALARS, ["x"], "inner")}
-  out[idx] = xs[bitcast<i32>(prm[4]) + row * bitcast<i32>(prm[5]) + o_x];`;
+  out[idx] = xs[bitcast<i32>(prm[4]) + (row - i32(prm[9])) * bitcast<i32>(prm[5]) + o_x];`;
   return kernelSource([
     { name: "xs", type: t, access: "read" },
     { name: "ids", type: wgslType(indexType), access: "read" },

@@ -6,8 +6,10 @@
  * Parameter words: `[0] M, [1] N, [2] K, [3] first batch of this dispatch,
  * [4] a offset, [5] b offset, [6] a row stride, [7] a col stride, [8] b row
  * stride, [9] b col stride, [10] bias offset, [11] bias stride, [12] alpha
- * (f32 bits)`, then batch `shape[nb]`, a batch `strides[nb]`, b batch
- * `strides[nb]`. The output is contiguous `[batch, M, N]`.
+ * (f32 bits), [13] out offset, [14] out row stride (N unless a window of a
+ * wider output is written)`, then batch `shape[nb]`, a batch `strides[nb]`,
+ * b batch `strides[nb]`. Batches of the output follow each other, M rows
+ * of the row stride apart.
  *
  * The `accumulate` variant computes `out += (alpha·a)·b` (float32 only):
  * each element of a is scaled as it is read, so the sum is rounded exactly
@@ -34,7 +36,7 @@ export const TILE = 64;
 /** Shapes with N, K or M at most this take the skinny kernel. */
 export const SKINNY_MAX = 16;
 /** Words before the batch layout. */
-export const MATMUL_SCALARS = 13;
+export const MATMUL_SCALARS = 15;
 
 function batchBases(nb: number): string {
   const s = MATMUL_SCALARS;
@@ -106,7 +108,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     ap += sak;
     bp += sbk;
   }
-  ${store("z * M * N + i", `acc${biasAt("n")}`)}
+  ${store("prm[13] + (z * M + m) * prm[14] + n", `acc${biasAt("n")}`)}
 }
 `,
     );
@@ -159,13 +161,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: v
     }
     workgroupBarrier();
   }
-  let ob = z * M * N;
+  let ob = prm[13] + z * M * prm[14];
   for (var i = 0u; i < 4u; i++) {
     let m = row0 + ty * 4u + i;
     if (m >= M) { break; }
     for (var j = 0u; j < 4u; j++) {
       let n = col0 + tx * 4u + j;
-      if (n < N) { ${store("ob + m * N + n", `acc[i][j]${biasAt("n")}`)} }
+      if (n < N) { ${store("ob + m * prm[14] + n", `acc[i][j]${biasAt("n")}`)} }
     }
   }
 }

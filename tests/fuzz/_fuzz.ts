@@ -7,6 +7,7 @@
  */
 import { setBackend } from "../../mod.ts";
 import "../_primitives.ts";
+import "./_narrow.ts";
 import { Gen, Rng } from "./_gen.ts";
 import { OPS, randomCase } from "./_ops.ts";
 import { gradEligible, lastRun, reproduction, runCase, shrink } from "./_run.ts";
@@ -16,6 +17,8 @@ export interface FuzzReport {
   trials: number;
   invalid: number;
   gradChecked: number;
+  /** Calls the narrow-binding backend refused (see `_run.ts` NARROW). */
+  refused: number;
   /** The first failure, shrunk and printed, or null. */
   failure: string | null;
 }
@@ -36,7 +39,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
   for (const n of o.only ?? []) if (!OPS.has(n)) throw new RangeError(`unknown op ${n}`);
   await setBackend(o.backend);
   const start = performance.now();
-  const report: FuzzReport = { trials: 0, invalid: 0, gradChecked: 0, failure: null };
+  const report: FuzzReport = { trials: 0, invalid: 0, gradChecked: 0, refused: 0, failure: null };
   for (let k = 0; k < o.trials; k++) {
     if (o.budgetMs !== undefined && performance.now() - start > o.budgetMs) break;
     const rng = new Rng((o.seed * 1000003 + k * 7919) >>> 0);
@@ -51,6 +54,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
     report.trials++;
     if (grad) report.gradChecked++;
     if (lastRun.invalid) report.invalid++;
+    if (lastRun.refused) report.refused++;
     o.progress?.(report.trials);
     if (f) {
       const s = f.kind === "harness" ? { c, f } : await shrink(c, o.backend, f, grad);

@@ -20,7 +20,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    "deno task fuzz [--trials N] [--seed S] [--backend cpu|cpu-primitives|webgpu] [--op NAME ...]",
+    "deno task fuzz [--trials N] [--seed S] [--backend cpu|cpu-primitives|webgpu|webgpu-narrow] [--op NAME ...]",
   );
   Deno.exit(0);
 }
@@ -40,7 +40,7 @@ const report = await fuzz({
 const secs = ((performance.now() - t0) / 1000).toFixed(1);
 console.log(
   `backend ${values.backend} seed ${seed}: ${report.trials} trials (${report.invalid} invalid calls, ` +
-    `${report.gradChecked} gradient checks) in ${secs} s`,
+    `${report.gradChecked} gradient checks, ${report.refused} refused) in ${secs} s`,
 );
 if (report.failure) {
   console.log(report.failure);

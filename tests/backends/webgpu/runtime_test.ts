@@ -52,8 +52,8 @@ gpuTest("stats return to the baseline after free; storage is pooled", async (b) 
   b.free(again);
   assert.deepEqual(b.stats(), base);
   assert.throws(() => b.unary("exp", view(x, [100]), again), /freed/);
-  // Sizes past maxStorageBufferBindingSize fail with a clear error.
-  assert.throws(() => b.alloc(2 ** 31, "float32"), /maxStorageBufferBindingSize/);
+  // Sizes past maxBufferSize fail with a clear error.
+  assert.throws(() => b.alloc(2 ** 31, "float32"), /maxBufferSize/);
   assert.throws(() => b.write(again, new Float32Array(2)), /freed/);
   assert.deepEqual(b.stats(), base);
 });
