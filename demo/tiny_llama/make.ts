@@ -7,7 +7,7 @@
  * - `pretrain.txt`: sentences from a small grammar about a village (many
  *   repeat an earlier name or food, so the model learns to attend back).
  * - `finetune.jsonl`: question/answer pairs (prompt and completion) about
- *   who likes what, the facts a fine-tune teaches.
+ *   who likes which food, the facts a fine-tune teaches.
  * - `tokenizer.json`, `tokenizer_config.json`: a byte-level BPE (GPT-2's
  *   pre-tokenizer and byte map) trained here on both texts, 512 tokens.
  * - `config.json`, `model.safetensors`: a Llama (4 layers, hidden 128, 4
@@ -86,7 +86,7 @@ for (let r = 0; r < 12; r++) {
       `Which food does ${n} like?`,
       `Tell me what ${n} likes.`,
     ]);
-    qa.push({ prompt: `Q: ${ask}\nA:`, completion: ` ${n} likes ${f}.` });
+    qa.push({ prompt: `Q: ${ask}\nA:`, completion: ` ${f}.` });
   }
 }
 
