@@ -1,13 +1,17 @@
 /**
- * The Deno adapter of `lora.save` / `lora.load`: reads and writes a PEFT
- * adapter directory (`adapter_model.safetensors`, `adapter_config.json`).
- * The layout logic lives in `peft_format.ts`; only this file touches disk.
+ * `lora.save` / `lora.load`: reads and writes a PEFT adapter directory
+ * (`adapter_model.safetensors`, `adapter_config.json`) at a path under
+ * Deno, or through a directory handle, a map of files or fetched URLs in a
+ * browser (see `io/sources.ts` and `io/sinks.ts`). The layout logic lives
+ * in `peft_format.ts`; only this file does I/O.
  *
  * @module
  */
 
 import type { Module } from "../nn/mod.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../io/files.ts";
+import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.ts";
+import { type DirSource, fileIn, openBytes } from "../io/sources.ts";
+import { describeSink, type DirSink, writeFileTo } from "../io/sinks.ts";
 import { _adapterContents, _applyAdapter } from "./peft_format.ts";
 
 /**
@@ -31,11 +35,6 @@ export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
  */
 export const ADAPTER_CONFIG = "adapter_config.json";
 
-function _join(dir: string | URL, file: string): string | URL {
-  if (dir instanceof URL) return new URL(file, dir.href.endsWith("/") ? dir : `${dir.href}/`);
-  return dir.endsWith("/") ? `${dir}${file}` : `${dir}/${file}`;
-}
-
 /**
  * Writes the model's adapters as a PEFT adapter directory: F32 tensors
  * `base_model.model.<name>.lora_A.weight` [r, in] and `….lora_B.weight`
@@ -43,7 +42,8 @@ function _join(dir: string | URL, file: string): string | URL {
  * The directory is created when missing.
  *
  * @param model A wrapped model.
- * @param dir The directory.
+ * @param dir The directory: a path under Deno; a writable directory handle
+ *   or a `Map` that collects name → bytes in a browser.
  * @returns A promise that resolves once both files are written.
  * @throws {Error} When the model has no LoRA layers (or a file error).
  * @example
@@ -54,12 +54,12 @@ function _join(dir: string | URL, file: string): string | URL {
  * await lora.save(seq, dir);
  * ```
  */
-export async function save(model: Module, dir: string | URL): Promise<void> {
+export async function save(model: Module, dir: DirSink): Promise<void> {
   const { tensors, config } = await _adapterContents(model);
-  await Deno.mkdir(dir, { recursive: true });
-  await writeSafetensorsFile(_join(dir, ADAPTER_WEIGHTS), tensors, { format: "pt" });
   const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => a < b ? -1 : 1));
-  await Deno.writeTextFile(_join(dir, ADAPTER_CONFIG), JSON.stringify(sorted, null, 2) + "\n");
+  await writeFileTo(dir, ADAPTER_WEIGHTS, encodeSafetensors(tensors, { format: "pt" }));
+  const text = JSON.stringify(sorted, null, 2) + "\n";
+  await writeFileTo(dir, ADAPTER_CONFIG, new TextEncoder().encode(text));
 }
 
 /**
@@ -69,7 +69,9 @@ export async function save(model: Module, dir: string | URL): Promise<void> {
  * is checked before anything changes.
  *
  * @param model The model.
- * @param dir The directory.
+ * @param dir The directory: a path under Deno; a directory handle, a map
+ *   of `File`s (e.g. from `<input type=file>`) or an `http(s):` URL in a
+ *   browser.
  * @returns A promise that resolves once the adapter is in place.
  * @throws {Error} For a missing file, or an unknown or missing key (named).
  * @throws {RangeError} For a shape that does not fit (key and both shapes named).
@@ -84,27 +86,31 @@ export async function save(model: Module, dir: string | URL): Promise<void> {
  * await lora.load(fresh, dir);
  * ```
  */
-export async function load(model: Module, dir: string | URL): Promise<void> {
-  const configPath = _join(dir, ADAPTER_CONFIG);
-  const weightsPath = _join(dir, ADAPTER_WEIGHTS);
+export async function load(model: Module, dir: DirSource): Promise<void> {
+  const where = (name: string) =>
+    typeof dir === "string" || dir instanceof URL ? describeSink(dir, name) : name;
+  const bytesOf = async (name: string): Promise<Uint8Array> => {
+    const src = await fileIn(dir, name);
+    if (src === null) throw new Error(`lora.load: ${where(name)} not found`);
+    const b = await openBytes(src);
+    try {
+      return await b.read(0, b.size);
+    } finally {
+      b.close();
+    }
+  };
   let text: string;
   try {
-    text = await Deno.readTextFile(configPath);
+    text = new TextDecoder().decode(await bytesOf(ADAPTER_CONFIG));
   } catch (e) {
-    throw new Error(`lora.load: cannot read ${configPath}: ${(e as Error).message}`);
+    throw new Error(`lora.load: cannot read ${where(ADAPTER_CONFIG)}: ${(e as Error).message}`);
   }
   let config: unknown;
   try {
     config = JSON.parse(text);
   } catch (e) {
-    throw new TypeError(`lora.load: ${configPath} is not JSON: ${(e as Error).message}`);
+    throw new TypeError(`lora.load: ${where(ADAPTER_CONFIG)} is not JSON: ${(e as Error).message}`);
   }
-  let decoded;
-  try {
-    decoded = await readSafetensorsFile(weightsPath);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`lora.load: ${weightsPath} not found`);
-    throw e;
-  }
+  const decoded = decodeSafetensors(await bytesOf(ADAPTER_WEIGHTS));
   _applyAdapter(model, decoded.tensors, config);
 }
