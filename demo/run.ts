@@ -133,7 +133,7 @@ export async function runDemo(
   log(`Accuracy: exact match of whole strings on ${test.length} held-out inputs.\n`);
 
   // 1. Pretrain every weight on task A.
-  const phase = { batchSize: BATCH_SIZE, seqLen: SEQ_LEN, rng, progress: hooks.progress };
+  const phase = { batchSize: BATCH_SIZE, seqLen: SEQ_LEN, rng, progress: hooks.progress ?? false };
   const pre = await train(model, {
     ...phase,
     params: model.parameters(),
