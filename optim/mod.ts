@@ -19,3 +19,4 @@
 export { Optimizer, type ParamGroup } from "./optimizer.ts";
 export { SGD, type SGDGroupInput, type SGDOptions, type SGDParamGroup } from "./sgd.ts";
 export { Adam, type AdamGroupInput, type AdamOptions, type AdamParamGroup, AdamW } from "./adam.ts";
+export { type LoraPlusGroup, loraPlusGroups, type LoraPlusOptions } from "./lora_plus.ts";
