@@ -66,7 +66,61 @@ export function checkOptions(
  * @throws {RangeError} For a NaN or infinite element, naming its place.
  */
 export async function readMatrix(who: string, x: Tensor): Promise<Float64Array> {
-  const data = await x.data();
+  return toFloat64(who, x, await x.data());
+}
+
+/**
+ * A result that is there at once where the input's backend reads back
+ * synchronously (the CPU backends), and that can always be awaited (the
+ * WebGPU backend reads back asynchronously): `const { U, S, Vh } =
+ * linalg.svd(x)` on the CPU, `const { U, S, Vh } = await linalg.svd(x)`
+ * on any backend.
+ */
+export type Settled<T> = T & PromiseLike<T>;
+
+/**
+ * Runs `compute` on the matrix now when its backend reads synchronously,
+ * else when the result is awaited (once). Where it is not there yet, the
+ * result's fields throw a TypeError that says to await it.
+ *
+ * @throws {RangeError} (now, or on await) For a NaN or infinite element.
+ */
+export function settle<T extends object>(
+  who: string,
+  x: Tensor,
+  keys: readonly string[],
+  compute: (a: Float64Array) => T,
+): Settled<T> {
+  const then = (value: () => Promise<T>) => ({
+    value: <A = T, B = never>(
+      ok?: ((v: T) => A | PromiseLike<A>) | null,
+      bad?: ((e: unknown) => B | PromiseLike<B>) | null,
+    ) => value().then(ok, bad),
+  });
+  if (x._backend.readSync) {
+    const r = compute(toFloat64(who, x, x.dataSync()));
+    // Awaiting it resolves to a plain copy (resolving to a thenable recurses).
+    Object.defineProperty(r, "then", then(() => Promise.resolve({ ...r })));
+    return r as Settled<T>;
+  }
+  let pending: Promise<T> | null = null;
+  const out = {} as T;
+  for (const k of keys) {
+    Object.defineProperty(out, k, {
+      enumerable: true,
+      get() {
+        throw new TypeError(
+          `${who}: the ${x.backend} backend reads back asynchronously, so the result is a ` +
+            `promise here: await it (const { ${keys.join(", ")} } = await ${who}(x))`,
+        );
+      },
+    });
+  }
+  Object.defineProperty(out, "then", then(() => pending ??= readMatrix(who, x).then(compute)));
+  return out as Settled<T>;
+}
+
+function toFloat64(who: string, x: Tensor, data: ArrayLike<number>): Float64Array {
   const out = new Float64Array(data.length);
   const cols = x.shape[1];
   for (let i = 0; i < data.length; i++) {

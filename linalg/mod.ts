@@ -2,7 +2,9 @@
  * Linear algebra on matrices, in PyTorch's `torch.linalg` conventions:
  * `svd`, `svdvals` and `qr`. They read the matrix back, compute in float64
  * on the host and upload float32 results on the input's backend, so they
- * are asynchronous and the same on every backend.
+ * are the same on every backend. `svd` and `qr` answer at once where the
+ * backend reads synchronously (the CPU) and can always be awaited (WebGPU
+ * reads back asynchronously); `svdvals` always returns a promise.
  *
  * @example
  * ```ts
@@ -19,3 +21,4 @@
 
 export { svd, type SvdOptions, type SvdResult, svdvals } from "./svd.ts";
 export { qr, type QrMode, type QrOptions, type QrResult } from "./qr.ts";
+export type { Settled } from "./_matrix.ts";

@@ -7,7 +7,7 @@
 
 import type { Tensor } from "../tensor/mod.ts";
 import { hostQr, type QrMode } from "./_host_qr.ts";
-import { checkMatrix, checkOptions, readMatrix, upload } from "./_matrix.ts";
+import { checkMatrix, checkOptions, settle, type Settled, upload } from "./_matrix.ts";
 
 export type { QrMode } from "./_host_qr.ts";
 
@@ -82,7 +82,7 @@ const MODES: readonly string[] = ["reduced", "complete", "r"];
  * const back = Q.matmul(R); // ≈ x
  * ```
  */
-export async function qr(x: Tensor, opts?: QrOptions): Promise<QrResult> {
+export function qr(x: Tensor, opts?: QrOptions): Settled<QrResult> {
   const who = "linalg.qr";
   checkMatrix(who, x);
   const o = checkOptions(who, opts, ["mode"]);
@@ -95,15 +95,16 @@ export async function qr(x: Tensor, opts?: QrOptions): Promise<QrResult> {
     );
   }
   const [m, n] = x.shape, k = Math.min(m, n);
-  const a = await readMatrix(who, x);
-  const r = hostQr(a, m, n, mode as QrMode);
-  const Q = r.q === null
-    ? upload(new Float64Array(0), [0], x.backend)
-    : upload(r.q, [m, mode === "complete" ? m : k], x.backend);
-  try {
-    return { Q, R: upload(r.r, [mode === "complete" ? m : k, n], x.backend) };
-  } catch (e) {
-    Q.dispose();
-    throw e;
-  }
+  return settle(who, x, ["Q", "R"], (a) => {
+    const r = hostQr(a, m, n, mode as QrMode);
+    const Q = r.q === null
+      ? upload(new Float64Array(0), [0], x.backend)
+      : upload(r.q, [m, mode === "complete" ? m : k], x.backend);
+    try {
+      return { Q, R: upload(r.r, [mode === "complete" ? m : k, n], x.backend) };
+    } catch (e) {
+      Q.dispose();
+      throw e;
+    }
+  });
 }

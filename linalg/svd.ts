@@ -7,7 +7,7 @@
 
 import type { Tensor } from "../tensor/mod.ts";
 import { hostSvd } from "./_host_svd.ts";
-import { checkMatrix, checkOptions, readMatrix, upload } from "./_matrix.ts";
+import { checkMatrix, checkOptions, readMatrix, settle, type Settled, upload } from "./_matrix.ts";
 
 /**
  * Options of {@link svd}.
@@ -83,7 +83,7 @@ export interface SvdResult {
  * const back = U.mul(S).matmul(Vh); // ≈ x
  * ```
  */
-export async function svd(x: Tensor, opts?: SvdOptions): Promise<SvdResult> {
+export function svd(x: Tensor, opts?: SvdOptions): Settled<SvdResult> {
   const who = "linalg.svd";
   checkMatrix(who, x);
   const o = checkOptions(who, opts, ["fullMatrices"]);
@@ -92,18 +92,19 @@ export async function svd(x: Tensor, opts?: SvdOptions): Promise<SvdResult> {
     throw new TypeError(`${who}: fullMatrices must be a boolean, got ${typeof full}`);
   }
   const [m, n] = x.shape, k = Math.min(m, n);
-  const a = await readMatrix(who, x);
-  const r = hostSvd(a, m, n, { full, vectors: true });
-  const made: Tensor[] = [];
-  try {
-    made.push(upload(r.u!, [m, full ? m : k], x.backend));
-    made.push(upload(r.s, [k], x.backend));
-    made.push(upload(r.vt!, [full ? n : k, n], x.backend));
-  } catch (e) {
-    for (const t of made) t.dispose();
-    throw e;
-  }
-  return { U: made[0], S: made[1], Vh: made[2] };
+  return settle(who, x, ["U", "S", "Vh"], (a) => {
+    const r = hostSvd(a, m, n, { full, vectors: true });
+    const made: Tensor[] = [];
+    try {
+      made.push(upload(r.u!, [m, full ? m : k], x.backend));
+      made.push(upload(r.s, [k], x.backend));
+      made.push(upload(r.vt!, [full ? n : k, n], x.backend));
+    } catch (e) {
+      for (const t of made) t.dispose();
+      throw e;
+    }
+    return { U: made[0], S: made[1], Vh: made[2] };
+  });
 }
 
 /**

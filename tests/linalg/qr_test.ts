@@ -107,7 +107,7 @@ backendTest("`linalg.qr()` rejects bad input naming it, and allocates nothing", 
   const x = mat([1, 2, 3, 4], 2, 2);
   const ints = tensor([[1]], { dtype: "int32" }), vec = tensor([1, 2]);
   const nan = mat([0, 0, NaN, 0], 2, 2);
-  const cases: [() => Promise<unknown>, ErrorConstructor, RegExp][] = [
+  const cases: [() => unknown, ErrorConstructor, RegExp][] = [
     [() => linalg.qr(null as unknown as Tensor), TypeError, /qr: expected a Tensor, got null/],
     [() => linalg.qr(ints), TypeError, /qr: .*int32 of shape \[1,1\]/],
     [() => linalg.qr(vec), RangeError, /qr: .*shape \[2\]/],
@@ -117,7 +117,10 @@ backendTest("`linalg.qr()` rejects bad input naming it, and allocates nothing", 
   ];
   const before = memory(x.backend);
   for (const [f, kind, msg] of cases) {
-    await assert.rejects(f, (e: Error) => e instanceof kind && msg.test(e.message));
+    await assert.rejects(
+      async () => await f(),
+      (e: Error) => e instanceof kind && msg.test(e.message),
+    );
   }
   assert.deepEqual(memory(x.backend), before);
   assert.deepEqual(Array.from(await x.data()), [1, 2, 3, 4]);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { linalg, memory, type Tensor, tensor } from "../../mod.ts";
-import { backendTest } from "../_backends.ts";
+import { backendTest, isCpu } from "../_backends.ts";
 import { Rng } from "../fuzz/_gen.ts";
 import { torchLinalg } from "./_fixture.ts";
 import { assertAbsClose, checkSvd, lowRank, randomMatrix } from "./_props.ts";
@@ -168,7 +168,7 @@ backendTest("`linalg.svd()` rejects bad input naming it, and allocates nothing",
   const ints = tensor([[1, 2]], { dtype: "int32" }), vec = tensor([1, 2, 3]);
   const cube = tensor([[[1]]]), nan = mat([1, NaN, 0, 1], 2, 2);
   const inf = mat([1, 0, -Infinity, 1], 2, 2), one = mat([Infinity], 1, 1);
-  const cases: [() => Promise<unknown>, ErrorConstructor, RegExp][] = [
+  const cases: [() => unknown, ErrorConstructor, RegExp][] = [
     [() => linalg.svd([[1, 2]] as unknown as Tensor), TypeError, /svd: expected a Tensor/],
     [() => linalg.svd(ints), TypeError, /svd: .*int32 of shape \[1,2\]/],
     [() => linalg.svd(vec), RangeError, /svd: .*2-D.*shape \[3\]/],
@@ -182,10 +182,45 @@ backendTest("`linalg.svd()` rejects bad input naming it, and allocates nothing",
   ];
   const before = memory(x.backend);
   for (const [f, kind, msg] of cases) {
-    await assert.rejects(f, (e: Error) => e instanceof kind && msg.test(e.message));
+    await assert.rejects(
+      async () => await f(),
+      (e: Error) => e instanceof kind && msg.test(e.message),
+    );
   }
   assert.deepEqual(memory(x.backend), before, "nothing allocated by the failed calls");
   assert.deepEqual(Array.from(await x.data()), [1, 2, 3, 4]);
   assert.deepEqual(Array.from(await nan.data()), [1, NaN, 0, 1]);
   for (const t of [x, ints, vec, cube, nan, inf, one]) t.dispose();
 });
+
+backendTest(
+  "`linalg.svd()`/`qr()` answer at once on a synchronous backend, and await anywhere",
+  async (b) => {
+    const x = mat([3, 1, 1, 3, 0, 2], 3, 2);
+    const awaited = await linalg.svd(x);
+    assert.deepEqual(Object.keys(awaited).sort(), ["S", "U", "Vh"]);
+    assert.equal("then" in awaited, false, "the awaited value is plain");
+    if (isCpu(b)) {
+      // As torch.linalg: the factors are there without await.
+      const { U, S, Vh } = linalg.svd(x);
+      assert.deepEqual([U.shape, S.shape, Vh.shape], [[3, 2], [2], [2, 2]]);
+      assert.deepEqual(Array.from(await S.data()), Array.from(await awaited.S.data()));
+      const { R } = linalg.qr(x);
+      assert.deepEqual(R.shape, [2, 2]);
+      for (const t of [U, S, Vh, R]) t.dispose();
+    } else {
+      // Reading back is asynchronous here: a field read before await says so.
+      const pending = linalg.svd(x);
+      assert.throws(
+        () => pending.U,
+        (e: Error) => e instanceof TypeError && /await it/.test(e.message),
+      );
+      const { S } = await pending;
+      assert.deepEqual(Array.from(await S.data()), Array.from(await awaited.S.data()));
+      S.dispose();
+    }
+    for (const t of [x, awaited.U, awaited.S, awaited.Vh]) {
+      t.dispose();
+    }
+  },
+);
