@@ -310,6 +310,10 @@ export class FuncBuilder {
   f32x4Max = (): this => this.simd(0xe9);
   /** `f32x4.min` (NaN-propagating, like `Math.min`). */
   f32x4Min = (): this => this.simd(0xe8);
+  /** `f32x4.pmin`: b < a ? b : a per lane (one x86 instruction; keeps a NaN `a`). */
+  f32x4Pmin = (): this => this.simd(0xea);
+  /** `f32x4.pmax`: a < b ? b : a per lane (one x86 instruction; keeps a NaN `a`). */
+  f32x4Pmax = (): this => this.simd(0xeb);
   /** `f32x4.nearest`: rounds to the nearest integer, ties to even. */
   f32x4Nearest = (): this => this.simd(0x6a);
   /** `f32x4.eq`: all-ones lanes where equal (never for NaN). */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { F32, type FuncBuilder, I32, V128 } from "./assembler.ts";
+import { F32, FuncBuilder, I32, V128 } from "./assembler.ts";
 import type { ModuleBuilder } from "./module_builder.ts";
 import {
   BINARY_FORMS,
@@ -18,9 +18,9 @@ import {
   type WasmBinaryOp,
   type WasmUnaryOp,
 } from "./exports.ts";
-import { expVec, logVec, sigmoidVec, tanhVec } from "./emit_math.ts";
+import { type Consts, expVec, logVec, sigmoidVec, tanhVec } from "./emit_math.ts";
 
-type Vec = (f: FuncBuilder) => FuncBuilder | void;
+type Vec = (f: FuncBuilder, c: Consts) => FuncBuilder | void;
 /** The f32x4 and f32 instruction of each op, keyed by the op lists. */
 const BINARY: Record<WasmBinaryOp, [vec: Vec, sca: Vec]> = {
   add: [(f) => f.f32x4Add(), (f) => f.f32Add()],
@@ -31,7 +31,7 @@ const BINARY: Record<WasmBinaryOp, [vec: Vec, sca: Vec]> = {
 /** Unary ops: the f32x4 code, and the f32 code where one instruction does it. */
 const UNARY: Record<WasmUnaryOp, [vec: Vec, sca?: Vec]> = {
   // max(x, 0) keeps NaN (both max instructions propagate it), as PyTorch.
-  relu: [(f) => f.f32Const(0).f32x4Splat().f32x4Max(), (f) => f.f32Const(0).f32Max()],
+  relu: [(f, c) => (c.f32(0), f.f32x4Max()), (f) => f.f32Const(0).f32Max()],
   neg: [(f) => f.f32x4Neg(), (f) => f.f32Neg()],
   abs: [(f) => f.f32x4Abs(), (f) => f.f32Abs()],
   // Correctly rounded, as float64 Math.sqrt rounded to float32 is.
@@ -81,6 +81,7 @@ function map(
     else f.localGet(k).v128Load32Splat().localSet(l);
     return l;
   });
+  const c = hoistConsts(f, vec);
   f.localGet(n).i32Const(4).i32Mul().localSet(end);
   f.localGet(n).i32Const(-8).i32And().i32Const(4).i32Mul().localSet(end8);
   f.loopUntil(() => f.localGet(i).localGet(end8).i32GeU(), () => {
@@ -90,7 +91,7 @@ function map(
         if (o === "v") f.localGet(k).localGet(i).i32Add().v128Load(h);
         else f.localGet(splat[k]);
       });
-      vec(f);
+      vec(f, c);
       f.v128Store(h);
     }
     f.localGet(i).i32Const(32).i32Add().localSet(i);
@@ -103,14 +104,38 @@ function map(
       else f.localGet(k).f32Load();
       if (!sca) f.f32x4Splat();
     });
-    if (sca) sca(f);
+    if (sca) sca(f, c);
     else {
-      vec(f);
+      vec(f, c);
       f.f32x4ExtractLane(0);
     }
     f.f32Store();
     f.localGet(i).i32Const(4).i32Add().localSet(i);
   });
+}
+
+/**
+ * The constants `vec` uses, each set once into a local of `f` (emitted
+ * where this is called: before the loops). A dry run of `vec` on a
+ * scratch body lists them.
+ */
+function hoistConsts(f: FuncBuilder, vec: Vec): Consts {
+  const key = (kind: string, x: number) =>
+    kind + new Uint32Array((kind === "f" ? Float32Array : Int32Array).of(x).buffer)[0];
+  const locals = new Map<string, number>();
+  const want = (kind: "f" | "i", x: number) => {
+    const k = key(kind, x);
+    if (locals.has(k)) return;
+    const l = f.local(V128);
+    if (kind === "f") f.f32x4Const(x).localSet(l);
+    else f.i32x4Const(x).localSet(l);
+    locals.set(k, l);
+  };
+  vec(new FuncBuilder([], []), { f32: (x) => want("f", x), i32: (x) => want("i", x) });
+  return {
+    f32: (x) => f.localGet(locals.get(key("f", x))!),
+    i32: (x) => f.localGet(locals.get(key("i", x))!),
+  };
 }
 
 /** copy(x, out, n): n 32-bit words, bit for bit (float32 or int32). */
