@@ -171,6 +171,36 @@ export function copyRow(
   }
 }
 
+/** Side of the square tiles of {@link copyTile}: 32 × 32 floats stay in L1 cache. */
+const TILE = 32;
+
+/**
+ * `o[po + i·som + k·son] = x[px + i + k·sxn]` for i < m, k < n (x dense
+ * along i, strided along k): in TILE × TILE tiles, k fastest within a tile.
+ */
+export function copyTile(
+  x: TypedArray,
+  px: number,
+  sxn: number,
+  o: TypedArray,
+  po: number,
+  som: number,
+  son: number,
+  m: number,
+  n: number,
+): void {
+  for (let i0 = 0; i0 < m; i0 += TILE) {
+    const i1 = Math.min(i0 + TILE, m);
+    for (let k0 = 0; k0 < n; k0 += TILE) {
+      const k1 = Math.min(k0 + TILE, n);
+      for (let i = i0; i < i1; i++) {
+        let p = px + i + k0 * sxn, q = po + i * som + k0 * son;
+        for (let k = k0; k < k1; k++, p += sxn, q += son) o[q] = x[p];
+      }
+    }
+  }
+}
+
 /**
  * `o[po + i] = c[pc + i·sc] !== 0 ? a[pa + i·sa] : b[pb + i·sb]` for i < n,
  * on the 32-bit patterns of a, b and o (either dtype, NaN payloads kept):
@@ -191,7 +221,9 @@ export function whereRow(
   n: number,
 ): void {
   for (let i = 0; i < n; i++) {
-    const m = -(c[pc + i * sc] !== 0); // all ones or zero (NaN !== 0 picks a)
+    // All ones or zero (NaN !== 0 picks a); shifts, as -(bool) could make a
+    // -0 that sends the optimized loop back to the interpreter.
+    const m = (+(c[pc + i * sc] !== 0) << 31) >> 31;
     o[po + i] = (a[pa + i * sa] & m) | (b[pb + i * sb] & ~m);
   }
 }

@@ -21,7 +21,7 @@ import type {
 import { contiguousStrides, numel } from "../layout.ts";
 import { arr, denseKind, eachRow, type Rows, rowsOf, walk3, ZERO } from "./_strided.ts";
 import { gelu, geluGrad, sigmoid } from "./_scalar_math.ts";
-import { binaryRow, binaryRowInt, copyRow, unaryRow, whereRow } from "./_row_loops.ts";
+import { binaryRow, binaryRowInt, copyRow, copyTile, unaryRow, whereRow } from "./_row_loops.ts";
 import { heapPtr, inHeap, MIN_SIMD_ELEMS } from "./_simd.ts";
 import * as K from "./wasm/mod.ts";
 import { HEAVY_UNARY_OPS, WASM_BINARY_OPS, WASM_UNARY_OPS } from "./wasm/exports.ts";
@@ -269,11 +269,33 @@ export function copy(x: View, out: View): void {
       return;
     }
   }
+  if (sx !== 1 && copyTransposed(r, xs, x.offset, o, out.offset)) return;
   if (n < MIN_ROW && r.count > 1) {
     copyWalk(x, out);
     return;
   }
   eachRow(r, x.offset, out.offset, 0, (p, q) => copyRow(xs, p, sx, o, q, so, n));
+}
+
+/**
+ * A copy whose rows are strided in x but whose last outer dimension is
+ * dense in x (a transpose, `x.T.contiguous()`): square tiles of those two
+ * dimensions, so each cache line of x read is used for a whole tile row
+ * instead of once per row.
+ */
+function copyTransposed(r: Rows, xs: TypedArray, ox: number, o: TypedArray, oo: number): boolean {
+  const last = r.dims.length - 1, m = r.dims[last];
+  if (last < 0 || r.outer[0][last] !== 1 || m < MIN_ROW || r.n < MIN_ROW) return false;
+  const outer: Rows = {
+    n: 1,
+    count: r.count / m,
+    dims: r.dims.slice(0, last),
+    outer: r.outer.map((s) => s.slice(0, last)),
+    inner: [],
+  };
+  const [sx, so] = r.inner, som = r.outer[1][last], n = r.n;
+  eachRow(outer, ox, oo, 0, (p, q) => copyTile(xs, p, sx, o, q, som, so, m, n));
+  return true;
 }
 
 /** The reference walk of {@link copy}. */

@@ -142,6 +142,11 @@ const COPIES: CopyCase[] = [
     out: denseLayout([70, 37], 2),
   },
   {
+    name: "batched transpose (tiles) at an offset",
+    x: { shape: [3, 70, 37], strides: [2600, 1, 70], offset: 9 },
+    out: denseLayout([3, 70, 37], 1),
+  },
+  {
     name: "into a transposed destination",
     x: denseLayout([37, 70], 1),
     out: { shape: [37, 70], strides: [1, 37], offset: 3 },
