@@ -99,20 +99,28 @@ const CASES: Case[] = [
   c("where row-bcast", R * H, [f([R, H]), f([H])], ([a, b], L) => L.where(a.gt(0), a, b)),
 ];
 
-/** Median ms of one case per library, runs alternating between them. */
-function time(cs: Case): number[] {
+/**
+ * Median ms of one case per library. Runs alternate between the libraries,
+ * in A B B A order so neither always runs right after the other, with an
+ * idle event-loop turn between runs (the worker stops spinning and parks;
+ * V8 finishes tiering up).
+ */
+async function time(cs: Case): Promise<number[]> {
   const inputs = libs.map((L) => cs.make(L));
   const times: number[][] = libs.map(() => []);
   const runs = Number(values.runs);
   for (let k = 0; k < runs + 3; k++) {
-    libs.forEach((L, j) => {
+    const order = k % 2 ? [...libs.keys()].reverse() : [...libs.keys()];
+    for (const j of order) {
+      const L = libs[j];
+      await new Promise((r) => setTimeout(r, 0));
       const t0 = performance.now();
       // scope() frees intermediates (abs before sqrt, the mask of where).
       const out = L.scope(() => L.noGrad(() => cs.run(inputs[j], L)));
       const dt = performance.now() - t0;
       out.dispose();
       if (k >= 3) times[j].push(dt);
-    });
+    }
   }
   inputs.flat().forEach((t) => t.dispose());
   return times.map(median);
@@ -127,7 +135,7 @@ const head = ["case", "elements", "ms", "ns/elem"];
 if (values.baseline) head.push("baseline ms", "speedup");
 console.log(`| ${head.join(" | ")} |\n|${head.map(() => "---").join("|")}|`);
 for (const cs of CASES) {
-  const [ms, base] = time(cs);
+  const [ms, base] = await time(cs);
   const row = [cs.name, String(cs.elems), ms.toFixed(3), (ms * 1e6 / cs.elems).toFixed(2)];
   if (base !== undefined) row.push(base.toFixed(3), `${(base / ms).toFixed(2)}×`);
   console.log(`| ${row.join(" | ")} |`);

@@ -220,10 +220,23 @@ export function whereRow(
   po: number,
   n: number,
 ): void {
-  for (let i = 0; i < n; i++) {
-    // All ones or zero (NaN !== 0 picks a); shifts, as -(bool) could make a
-    // -0 that sends the optimized loop back to the interpreter.
-    const m = (+(c[pc + i * sc] !== 0) << 31) >> 31;
-    o[po + i] = (a[pa + i * sa] & m) | (b[pb + i * sb] & ~m);
+  // All ones or zero (NaN !== 0 picks a); shifts, as -(bool) could make a
+  // -0 that sends the optimized loop back to the interpreter.
+  if (sc === 1 && sa === 1 && sb === 1) {
+    for (let i = 0; i < n; i++) {
+      const m = (+(c[pc + i] !== 0) << 31) >> 31;
+      o[po + i] = (a[pa + i] & m) | (b[pb + i] & ~m);
+    }
+  } else if (sc === 1 && sa === 1 && sb === 0) {
+    const v = b[pb];
+    for (let i = 0; i < n; i++) {
+      const m = (+(c[pc + i] !== 0) << 31) >> 31;
+      o[po + i] = (a[pa + i] & m) | (v & ~m);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const m = (+(c[pc + i * sc] !== 0) << 31) >> 31;
+      o[po + i] = (a[pa + i * sa] & m) | (b[pb + i * sb] & ~m);
+    }
   }
 }
