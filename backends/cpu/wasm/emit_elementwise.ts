@@ -22,11 +22,16 @@ import { type Consts, expVec, logVec, sigmoidVec, tanhVec } from "./emit_math.ts
 
 type Vec = (f: FuncBuilder, c: Consts) => FuncBuilder | void;
 /** The f32x4 and f32 instruction of each op, keyed by the op lists. */
-const BINARY: Record<WasmBinaryOp, [vec: Vec, sca: Vec]> = {
+const BINARY: Record<WasmBinaryOp, [vec: Vec, sca?: Vec]> = {
   add: [(f) => f.f32x4Add(), (f) => f.f32Add()],
   sub: [(f) => f.f32x4Sub(), (f) => f.f32Sub()],
   mul: [(f) => f.f32x4Mul(), (f) => f.f32Mul()],
   div: [(f) => f.f32x4Div(), (f) => f.f32Div()],
+  // An all-ones lane mask and 1.0's bits give 1.0, a zero mask 0.0 (NaN
+  // compares false, -0 equals 0, as in JavaScript).
+  eq: [(f, c) => (f.f32x4Eq(), c.f32(1), f.v128And())],
+  lt: [(f, c) => (f.f32x4Lt(), c.f32(1), f.v128And())],
+  gt: [(f, c) => (f.f32x4Gt(), c.f32(1), f.v128And())],
 };
 /** Unary ops: the f32x4 code, and the f32 code where one instruction does it. */
 const UNARY: Record<WasmUnaryOp, [vec: Vec, sca?: Vec]> = {

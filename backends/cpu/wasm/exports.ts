@@ -7,8 +7,11 @@
  * @module
  */
 
-/** Binary elementwise ops with Wasm kernels (float32, dense or scalar operands). */
-export const WASM_BINARY_OPS = ["add", "sub", "mul", "div"] as const;
+/**
+ * Binary elementwise ops with Wasm kernels (float32, dense or scalar
+ * operands); comparisons give 1 or 0.
+ */
+export const WASM_BINARY_OPS = ["add", "sub", "mul", "div", "eq", "lt", "gt"] as const;
 /** Unary elementwise ops with Wasm kernels (float32, dense). */
 export const WASM_UNARY_OPS = [
   "relu",

@@ -8,6 +8,9 @@ const BIN: Record<BinaryOp, (x: number, y: number) => number> = {
   sub: (x, y) => f(x - y),
   mul: (x, y) => f(x * y),
   div: (x, y) => f(x / y),
+  eq: (x, y) => +(x === y),
+  lt: (x, y) => +(x < y),
+  gt: (x, y) => +(x > y),
 };
 const SIZES = [0, 1, 3, 17, 1023];
 
@@ -155,4 +158,20 @@ Deno.test("rows() runs the kernel on every row of a strided walk; split with the
   }
   assert.deepEqual(results[1], results[0]);
   K.free(x.base), K.free(y.base);
+});
+
+Deno.test("comparison kernels give 1 and 0: NaN compares false, -0 equals 0", () => {
+  const xs = [NaN, -0, 0, 1, -Infinity, Infinity, 2.5, -3, 7]; // 81 pairs: a scalar tail too
+  const n = xs.length * xs.length;
+  const a = buf(n, 1, 0), b = buf(n, 2, 0), o = buf(n, 3, 0);
+  xs.forEach((x, i) =>
+    xs.forEach((y, j) => (a.v[i * xs.length + j] = x, b.v[i * xs.length + j] = y))
+  );
+  for (const op of ["eq", "lt", "gt"] as const) {
+    K.binaryVV(op, a.ptr, b.ptr, o.ptr, n);
+    for (let i = 0; i < n; i++) assert.ok(Object.is(o.v[i], BIN[op](a.v[i], b.v[i])), `${op} ${i}`);
+  }
+  K.binaryVV("eq", a.ptr, a.ptr, o.ptr, n);
+  assert.deepEqual([...o.v], [...a.v].map((x) => Number.isNaN(x) ? 0 : 1));
+  K.free(a.base), K.free(b.base), K.free(o.base);
 });
