@@ -1,8 +1,9 @@
 /**
  * The Wasm kernels as synchronous calls on heap byte addresses (see
- * runtime.ts for the heap and the worker): SGEMM, elementwise maps, sums
- * and the Adam step. Large calls are split with the worker, each thread
- * running its part through tasks.ts's runTask.
+ * runtime.ts for the heap and the worker): SGEMM, elementwise maps (over
+ * one run of elements, or row by row over a strided walk), sums and the
+ * Adam step. Large calls are split with the worker (maps in halves, row
+ * walks by rows), each thread running its part through tasks.ts's runTask.
  *
  * @module
  */
