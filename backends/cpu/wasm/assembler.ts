@@ -46,6 +46,12 @@ export function sleb(n: number): number[] {
   }
 }
 
+/** The 16 bytes of a v128 whose four 32-bit lanes all hold `one[0]`. */
+function lanes(one: Float32Array | Int32Array): number[] {
+  const b = [...new Uint8Array(one.buffer)];
+  return [...b, ...b, ...b, ...b];
+}
+
 /** One function body under construction. */
 export class FuncBuilder {
   /** Encoded instructions so far. */
@@ -302,6 +308,46 @@ export class FuncBuilder {
   f32x4Div = (): this => this.simd(0xe7);
   /** `f32x4.max` (NaN-propagating, like `Math.max`). */
   f32x4Max = (): this => this.simd(0xe9);
+  /** `f32x4.min` (NaN-propagating, like `Math.min`). */
+  f32x4Min = (): this => this.simd(0xe8);
+  /** `f32x4.pmin`: b < a ? b : a per lane (one x86 instruction; keeps a NaN `a`). */
+  f32x4Pmin = (): this => this.simd(0xea);
+  /** `f32x4.pmax`: a < b ? b : a per lane (one x86 instruction; keeps a NaN `a`). */
+  f32x4Pmax = (): this => this.simd(0xeb);
+  /** `f32x4.nearest`: rounds to the nearest integer, ties to even. */
+  f32x4Nearest = (): this => this.simd(0x6a);
+  /** `f32x4.eq`: all-ones lanes where equal (never for NaN). */
+  f32x4Eq = (): this => this.simd(0x41);
+  /** `f32x4.lt`: all-ones lanes where a < b (never for NaN). */
+  f32x4Lt = (): this => this.simd(0x43);
+  /** `f32x4.gt`: all-ones lanes where a > b (never for NaN). */
+  f32x4Gt = (): this => this.simd(0x44);
+  /** `f32x4.ge`: all-ones lanes where a >= b (never for NaN). */
+  f32x4Ge = (): this => this.simd(0x46);
+  /** `f32x4.convert_i32x4_s`: signed integers to floats. */
+  f32x4ConvertI32x4S = (): this => this.simd(0xfa);
+  /** `i32x4.trunc_sat_f32x4_s`: floats to signed integers (NaN → 0, saturating). */
+  i32x4TruncSatF32x4S = (): this => this.simd(0xf8);
+  /** `i32x4.add`. */
+  i32x4Add = (): this => this.simd(0xae);
+  /** `i32x4.sub`. */
+  i32x4Sub = (): this => this.simd(0xb1);
+  /** `i32x4.shl` (stack: vector, i32 count). */
+  i32x4Shl = (): this => this.simd(0xab);
+  /** `i32x4.shr_s`, arithmetic (stack: vector, i32 count). */
+  i32x4ShrS = (): this => this.simd(0xac);
+  /** `i32x4.shr_u`, logical (stack: vector, i32 count). */
+  i32x4ShrU = (): this => this.simd(0xad);
+  /** `v128.and`. */
+  v128And = (): this => this.simd(0x4e);
+  /** `v128.or`. */
+  v128Or = (): this => this.simd(0x50);
+  /** `v128.bitselect`: stack a b mask → (a & mask) | (b & ~mask). */
+  v128Bitselect = (): this => this.simd(0x52);
+  /** `v128.const` with four equal f32 lanes. */
+  f32x4Const = (x: number): this => this.simd(0x0c).op(...lanes(new Float32Array([x])));
+  /** `v128.const` with four equal i32 lanes. */
+  i32x4Const = (n: number): this => this.simd(0x0c).op(...lanes(new Int32Array([n])));
   /**
    * `f32x4.relaxed_madd` (relaxed-SIMD opcode 0xfd 0x105): a*b+c, fused or
    * not at the engine's choice. Stack: a b c → a*b+c.

@@ -1,8 +1,9 @@
 /**
  * The Wasm kernels as synchronous calls on heap byte addresses (see
- * runtime.ts for the heap and the worker): SGEMM, elementwise maps, sums
- * and the Adam step. Large calls are split with the worker, each thread
- * running its part through tasks.ts's runTask.
+ * runtime.ts for the heap and the worker): SGEMM, elementwise maps (over
+ * one run of elements, or row by row over a strided walk), sums and the
+ * Adam step. Large calls are split with the worker (maps in halves, row
+ * walks by rows), each thread running its part through tasks.ts's runTask.
  *
  * @module
  */
@@ -12,8 +13,11 @@ import { byteAddress, type HeapGemmCall } from "../gemm_call.ts";
 import { chunkSize, NEXT_CHUNK, NEXT_PACK, PACKED, sgemmBlocked, sharedBytes } from "./gemm.ts";
 import {
   type AdamConsts,
+  HEAVY_UNARY_OPS,
   type MapForm,
   mapKernelIndex,
+  type MapOp,
+  MAX_ROW_DIMS,
   type WasmBinaryOp,
   type WasmUnaryOp,
 } from "./exports.ts";
@@ -37,6 +41,16 @@ export type UnaryOp = WasmUnaryOp;
 
 /** Elementwise ops above this many elements are split with the worker. */
 const SPLIT_ELEMS = 1 << 18;
+/**
+ * The same for the heavy unary ops (exp, log, tanh, sigmoid: ~10× the
+ * work per element, so far less data pays for the hand-off).
+ */
+const SPLIT_HEAVY = 1 << 15;
+
+/** True when a map of `op` over `n` elements is worth splitting with the worker. */
+function worthSplitting(op: MapOp, n: number): boolean {
+  return _useWorker(n > (HEAVY_UNARY_OPS.has(op) ? SPLIT_HEAVY : SPLIT_ELEMS));
+}
 /** The parallel SGEMM's shared packed operand (grows, never shrinks). */
 let sharedBuf = 0;
 
@@ -78,7 +92,7 @@ export function sgemm(call: HeapGemmCall): void {
  * operands (byte addresses; unused ones ignored), `scalar` the scalar one.
  */
 function map(
-  op: WasmBinaryOp | WasmUnaryOp,
+  op: MapOp,
   form: MapForm,
   x: number,
   y: number,
@@ -89,9 +103,53 @@ function map(
   _kernels();
   if (n <= 0) return;
   const task = { op: "map", kernel: mapKernelIndex(op, form), x, y, scalar, out, n } as const;
-  if (!_useWorker(n > SPLIT_ELEMS)) return void _runHere(task);
+  if (!worthSplitting(op, n)) return void _runHere(task);
   const h = (n >> 5) << 4, o = h * 4; // half, a multiple of 16 elements
-  _runSplit({ ...task, n: h }, { ...task, x: x + o, y: y + o, out: out + o, n: n - h });
+  // A "p" operand points at one scalar: it stays where it is.
+  const [ox, oy] = [form === "pv" ? 0 : o, form === "vp" ? 0 : o];
+  _runSplit({ ...task, n: h }, { ...task, x: x + ox, y: y + oy, out: out + o, n: n - h });
+}
+
+/** A walk of strided rows for {@link rows}: outer sizes and element strides. */
+export interface RowWalk {
+  /** Sizes of the outer dimensions (row-major). */
+  readonly dims: readonly number[];
+  /** Element strides of the first operand over `dims`. */
+  readonly sx: readonly number[];
+  /** Element strides of the second operand over `dims` (unused by unary forms). */
+  readonly sy: readonly number[];
+  /** Element strides of the output over `dims`. */
+  readonly so: readonly number[];
+}
+
+/**
+ * Runs the map kernel of `op` in `form` ("vv", "vp", "pv" or "v") once per
+ * row of `walk`: each row is `n` elements at byte addresses `x`, `y`, `out`
+ * plus the row's offsets (a "p" operand is the row's one broadcast value).
+ * One row is a plain map; more are split by rows with the worker when the
+ * whole call is large enough.
+ */
+export function rows(
+  op: MapOp,
+  form: MapForm,
+  x: number,
+  y: number,
+  out: number,
+  n: number,
+  walk: RowWalk,
+): void {
+  _kernels();
+  let count = 1;
+  for (const s of walk.dims) count *= s;
+  if (n <= 0 || count <= 0) return;
+  if (count === 1) return map(op, form, x, y, 0, out, n);
+  const task = { op: "rows", kernel: mapKernelIndex(op, form), x, y, out, n, ...walk } as const;
+  const all = { ...task, start: 0, end: count };
+  if (walk.dims.length > MAX_ROW_DIMS || !worthSplitting(op, n * count)) {
+    return void _runHere(all);
+  }
+  const h = count >> 1;
+  _runSplit({ ...all, end: h }, { ...all, start: h });
 }
 
 /** out[i] = a[i] op b[i] for i < n (`out` may alias an input). */
@@ -109,7 +167,10 @@ export function binarySV(op: BinaryOp, s: number, b: number, out: number, n: num
   map(op, "sv", 0, b, s, out, n);
 }
 
-/** out[i] = op(a[i]); relu is max(x, 0) (NaN stays NaN). */
+/**
+ * out[i] = op(a[i]); relu is max(x, 0) (NaN stays NaN); exp, log, tanh and
+ * sigmoid are f32 polynomial approximations within a few ulp (emit_math.ts).
+ */
 export function unary(op: UnaryOp, a: number, out: number, n: number): void {
   map(op, "v", a, 0, 0, out, n);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { F32, type FuncBuilder, I32, V128 } from "./assembler.ts";
+import { F32, FuncBuilder, I32, V128 } from "./assembler.ts";
 import type { ModuleBuilder } from "./module_builder.ts";
 import {
   BINARY_FORMS,
@@ -18,42 +18,62 @@ import {
   type WasmBinaryOp,
   type WasmUnaryOp,
 } from "./exports.ts";
+import { type Consts, expVec, logVec, sigmoidVec, tanhVec } from "./emit_math.ts";
 
-type Vec = (f: FuncBuilder) => FuncBuilder;
+type Vec = (f: FuncBuilder, c: Consts) => FuncBuilder | void;
 /** The f32x4 and f32 instruction of each op, keyed by the op lists. */
-const BINARY: Record<WasmBinaryOp, [vec: Vec, sca: Vec]> = {
+const BINARY: Record<WasmBinaryOp, [vec: Vec, sca?: Vec]> = {
   add: [(f) => f.f32x4Add(), (f) => f.f32Add()],
   sub: [(f) => f.f32x4Sub(), (f) => f.f32Sub()],
   mul: [(f) => f.f32x4Mul(), (f) => f.f32Mul()],
   div: [(f) => f.f32x4Div(), (f) => f.f32Div()],
+  // An all-ones lane mask and 1.0's bits give 1.0, a zero mask 0.0 (NaN
+  // compares false, -0 equals 0, as in JavaScript).
+  eq: [(f, c) => (f.f32x4Eq(), c.f32(1), f.v128And())],
+  lt: [(f, c) => (f.f32x4Lt(), c.f32(1), f.v128And())],
+  gt: [(f, c) => (f.f32x4Gt(), c.f32(1), f.v128And())],
 };
-const UNARY: Record<WasmUnaryOp, [vec: Vec, sca: Vec]> = {
+/** Unary ops: the f32x4 code, and the f32 code where one instruction does it. */
+const UNARY: Record<WasmUnaryOp, [vec: Vec, sca?: Vec]> = {
   // max(x, 0) keeps NaN (both max instructions propagate it), as PyTorch.
-  relu: [(f) => f.f32Const(0).f32x4Splat().f32x4Max(), (f) => f.f32Const(0).f32Max()],
+  relu: [(f, c) => (c.f32(0), f.f32x4Max()), (f) => f.f32Const(0).f32Max()],
   neg: [(f) => f.f32x4Neg(), (f) => f.f32Neg()],
   abs: [(f) => f.f32x4Abs(), (f) => f.f32Abs()],
+  // Correctly rounded, as float64 Math.sqrt rounded to float32 is.
+  sqrt: [(f) => f.f32x4Sqrt(), (f) => f.f32Sqrt()],
+  exp: [expVec],
+  log: [logVec],
+  tanh: [tanhVec],
+  sigmoid: [sigmoidVec],
 };
-/** Operand kinds of each form: "v" a pointer, "s" an f32 scalar. */
-const OPERANDS: Record<MapForm, ("v" | "s")[]> = {
+/**
+ * Operand kinds of each form: "v" a vector pointer, "s" an f32 scalar, "p"
+ * a pointer to one f32 used as the scalar (a row kernel's broadcast value).
+ */
+const OPERANDS: Record<MapForm, ("v" | "s" | "p")[]> = {
   vv: ["v", "v"],
   vs: ["v", "s"],
   sv: ["s", "v"],
+  vp: ["v", "p"],
+  pv: ["p", "v"],
   v: ["v"],
 };
 
 /**
- * A map kernel `name(in..., out, n)`: inputs are "v" (pointer) or "s" (f32
- * scalar). `vec`/`sca` combine the pushed operands into one value.
+ * A map kernel `name(in..., out, n)`: inputs are "v" (pointer), "s" (f32
+ * scalar) or "p" (pointer to the f32 scalar). `vec`/`sca` combine the
+ * pushed operands into one value; without `sca` the scalar tail runs `vec`
+ * on a splat and keeps lane 0.
  */
 function map(
   mb: ModuleBuilder,
   name: string,
-  ins: ("v" | "s")[],
+  ins: ("v" | "s" | "p")[],
   vec: Vec,
-  sca: Vec,
+  sca?: Vec,
 ) {
   const { f } = mb.func(name, [
-    ...ins.map((o) => o === "v" ? I32 : F32),
+    ...ins.map((o) => o === "s" ? F32 : I32),
     I32,
     I32,
   ], []);
@@ -62,9 +82,11 @@ function map(
   const splat = ins.map((o, k) => {
     if (o === "v") return -1;
     const l = f.local(V128);
-    f.localGet(k).f32x4Splat().localSet(l);
+    if (o === "s") f.localGet(k).f32x4Splat().localSet(l);
+    else f.localGet(k).v128Load32Splat().localSet(l);
     return l;
   });
+  const c = hoistConsts(f, vec);
   f.localGet(n).i32Const(4).i32Mul().localSet(end);
   f.localGet(n).i32Const(-8).i32And().i32Const(4).i32Mul().localSet(end8);
   f.loopUntil(() => f.localGet(i).localGet(end8).i32GeU(), () => {
@@ -74,7 +96,8 @@ function map(
         if (o === "v") f.localGet(k).localGet(i).i32Add().v128Load(h);
         else f.localGet(splat[k]);
       });
-      vec(f).v128Store(h);
+      vec(f, c);
+      f.v128Store(h);
     }
     f.localGet(i).i32Const(32).i32Add().localSet(i);
   });
@@ -82,9 +105,60 @@ function map(
     f.localGet(out).localGet(i).i32Add();
     ins.forEach((o, k) => {
       if (o === "v") f.localGet(k).localGet(i).i32Add().f32Load();
-      else f.localGet(k);
+      else if (o === "s") f.localGet(k);
+      else f.localGet(k).f32Load();
+      if (!sca) f.f32x4Splat();
     });
-    sca(f).f32Store();
+    if (sca) sca(f, c);
+    else {
+      vec(f, c);
+      f.f32x4ExtractLane(0);
+    }
+    f.f32Store();
+    f.localGet(i).i32Const(4).i32Add().localSet(i);
+  });
+}
+
+/**
+ * The constants `vec` uses, each set once into a local of `f` (emitted
+ * where this is called: before the loops). A dry run of `vec` on a
+ * scratch body lists them.
+ */
+function hoistConsts(f: FuncBuilder, vec: Vec): Consts {
+  const key = (kind: string, x: number) =>
+    kind + new Uint32Array((kind === "f" ? Float32Array : Int32Array).of(x).buffer)[0];
+  const locals = new Map<string, number>();
+  const want = (kind: "f" | "i", x: number) => {
+    const k = key(kind, x);
+    if (locals.has(k)) return;
+    const l = f.local(V128);
+    if (kind === "f") f.f32x4Const(x).localSet(l);
+    else f.i32x4Const(x).localSet(l);
+    locals.set(k, l);
+  };
+  vec(new FuncBuilder([], []), { f32: (x) => want("f", x), i32: (x) => want("i", x) });
+  return {
+    f32: (x) => f.localGet(locals.get(key("f", x))!),
+    i32: (x) => f.localGet(locals.get(key("i", x))!),
+  };
+}
+
+/** copy(x, out, n): n 32-bit words, bit for bit (float32 or int32). */
+function copy(mb: ModuleBuilder) {
+  const { f } = mb.func(mapKernelName("copy", "v"), [I32, I32, I32], []);
+  const [x, out, n] = [0, 1, 2];
+  const i = f.local(I32), end = f.local(I32), end8 = f.local(I32);
+  f.localGet(n).i32Const(4).i32Mul().localSet(end);
+  f.localGet(n).i32Const(-8).i32And().i32Const(4).i32Mul().localSet(end8);
+  f.loopUntil(() => f.localGet(i).localGet(end8).i32GeU(), () => {
+    for (const h of [0, 16]) {
+      f.localGet(out).localGet(i).i32Add().localGet(x).localGet(i).i32Add().v128Load(h);
+      f.v128Store(h);
+    }
+    f.localGet(i).i32Const(32).i32Add().localSet(i);
+  });
+  f.loopUntil(() => f.localGet(i).localGet(end).i32GeU(), () => {
+    f.localGet(out).localGet(i).i32Add().localGet(x).localGet(i).i32Add().i32Load().i32Store();
     f.localGet(i).i32Const(4).i32Add().localSet(i);
   });
 }
@@ -259,6 +333,7 @@ export function addElementwise(mb: ModuleBuilder): void {
     }
   }
   for (const op of WASM_UNARY_OPS) map(mb, mapKernelName(op, "v"), OPERANDS.v, ...UNARY[op]);
+  copy(mb);
   const s = sum(mb);
   rowSum(mb, s);
   colSum(mb);

@@ -7,25 +7,47 @@
  * @module
  */
 
-/** Binary elementwise ops with Wasm kernels (float32, dense or scalar operands). */
-export const WASM_BINARY_OPS = ["add", "sub", "mul", "div"] as const;
+/**
+ * Binary elementwise ops with Wasm kernels (float32, dense or scalar
+ * operands); comparisons give 1 or 0.
+ */
+export const WASM_BINARY_OPS = ["add", "sub", "mul", "div", "eq", "lt", "gt"] as const;
 /** Unary elementwise ops with Wasm kernels (float32, dense). */
-export const WASM_UNARY_OPS = ["relu", "neg", "abs"] as const;
+export const WASM_UNARY_OPS = [
+  "relu",
+  "neg",
+  "abs",
+  "sqrt",
+  "exp",
+  "log",
+  "tanh",
+  "sigmoid",
+] as const;
+/**
+ * Unary kernels that cost tens of instructions per element (a polynomial,
+ * a division): worth sharing with the worker at smaller sizes.
+ */
+export const HEAVY_UNARY_OPS: ReadonlySet<string> = new Set(["exp", "log", "tanh", "sigmoid"]);
 /** One of {@link WASM_BINARY_OPS}. */
 export type WasmBinaryOp = typeof WASM_BINARY_OPS[number];
 /** One of {@link WASM_UNARY_OPS}. */
 export type WasmUnaryOp = typeof WASM_UNARY_OPS[number];
 
+/** A map kernel's op: a binary or unary op, or the bit-exact `copy`. */
+export type MapOp = WasmBinaryOp | WasmUnaryOp | "copy";
+
 /**
  * How a map kernel takes its operands: `vv` two vectors, `vs` a vector and
- * an f32 scalar, `sv` a scalar and a vector, `v` one vector (unary).
+ * an f32 scalar, `sv` a scalar and a vector, `vp` / `pv` a vector and a
+ * pointer to the scalar (a broadcast value in memory, as a row walk finds
+ * it), `v` one vector (unary, copy).
  */
-export type MapForm = "vv" | "vs" | "sv" | "v";
+export type MapForm = "vv" | "vs" | "sv" | "vp" | "pv" | "v";
 /** The forms every binary op is built in. */
-export const BINARY_FORMS = ["vv", "vs", "sv"] as const;
+export const BINARY_FORMS = ["vv", "vs", "sv", "vp", "pv"] as const;
 
-/** Export name of the map kernel of `op` in `form` (`add_vs`, `relu`). */
-export function mapKernelName(op: WasmBinaryOp | WasmUnaryOp, form: MapForm): string {
+/** Export name of the map kernel of `op` in `form` (`add_vs`, `relu`, `copy`). */
+export function mapKernelName(op: MapOp, form: MapForm): string {
   return form === "v" ? op : `${op}_${form}`;
 }
 
@@ -45,13 +67,16 @@ export const MAP_KERNELS: readonly MapKernelInfo[] = [
   ...WASM_BINARY_OPS.flatMap((op) =>
     BINARY_FORMS.map((form) => ({ name: mapKernelName(op, form), form }))
   ),
-  ...WASM_UNARY_OPS.map((op) => ({ name: mapKernelName(op, "v"), form: "v" as const })),
+  ...[...WASM_UNARY_OPS, "copy" as const].map((op) => ({
+    name: mapKernelName(op, "v"),
+    form: "v" as const,
+  })),
 ];
 
 const MAP_INDEX = new Map(MAP_KERNELS.map((k, i) => [k.name, i]));
 
 /** Index in {@link MAP_KERNELS} of the kernel of `op` in `form`. */
-export function mapKernelIndex(op: WasmBinaryOp | WasmUnaryOp, form: MapForm): number {
+export function mapKernelIndex(op: MapOp, form: MapForm): number {
   return MAP_INDEX.get(mapKernelName(op, form))!;
 }
 
@@ -165,12 +190,84 @@ export interface MapArgs {
   readonly n: number;
 }
 
-/** Runs a map kernel, passing the operands its form takes. */
-export function runMapKernel(ex: KernelExports, { kernel, x, y, scalar, out, n }: MapArgs): void {
+/** A map kernel as a function of its operands (unused ones are ignored). */
+type MapFn = (x: number, y: number, out: number, n: number) => void;
+
+/** Kernel `kernel` of `ex`, called with (x, y or scalar, out, n) whatever its form. */
+function mapFn(ex: KernelExports, kernel: number, scalar: number): MapFn {
   const { name, form } = MAP_KERNELS[kernel];
   const fn = (ex as unknown as Record<string, (...args: number[]) => void>)[name];
-  if (form === "vv") fn(x, y, out, n);
-  else if (form === "vs") fn(x, scalar, out, n);
-  else if (form === "sv") fn(scalar, y, out, n);
-  else fn(x, out, n);
+  switch (form) {
+    case "vs":
+      return (x, _y, out, n) => fn(x, scalar, out, n);
+    case "sv":
+      return (_x, y, out, n) => fn(scalar, y, out, n);
+    case "v":
+      return (x, _y, out, n) => fn(x, out, n);
+    default: // vv, vp, pv: two addresses
+      return fn as MapFn;
+  }
+}
+
+/** Runs a map kernel, passing the operands its form takes. */
+export function runMapKernel(ex: KernelExports, { kernel, x, y, scalar, out, n }: MapArgs): void {
+  mapFn(ex, kernel, scalar)(x, y, out, n);
+}
+
+/** Outer dimensions a row task sent to the worker may have. */
+export const MAX_ROW_DIMS = 4;
+
+/**
+ * Rows [start, end) of a map kernel run row by row: row r of the outer
+ * index space `dims` (row-major) starts at x + Σ idx[d]·sx[d] (likewise y,
+ * out; strides in elements, addresses in bytes) and has n elements.
+ */
+export interface RowArgs {
+  /** Index of the kernel in {@link MAP_KERNELS} (form vv, vp, pv or v). */
+  readonly kernel: number;
+  /** Byte address of row 0's first operand (ignored by unary forms' y). */
+  readonly x: number;
+  /** Byte address of row 0's second operand. */
+  readonly y: number;
+  /** Byte address of row 0's output. */
+  readonly out: number;
+  /** Elements per row. */
+  readonly n: number;
+  /** Sizes of the outer dimensions. */
+  readonly dims: readonly number[];
+  /** Element strides of x over `dims`. */
+  readonly sx: readonly number[];
+  /** Element strides of y over `dims`. */
+  readonly sy: readonly number[];
+  /** Element strides of out over `dims`. */
+  readonly so: readonly number[];
+  /** First row to run. */
+  readonly start: number;
+  /** One past the last row to run. */
+  readonly end: number;
+}
+
+/** Runs rows [start, end) of a row task (see {@link RowArgs}). */
+export function runRowKernel(ex: KernelExports, a: RowArgs): void {
+  const fn = mapFn(ex, a.kernel, 0);
+  const { dims, sx, sy, so, n } = a;
+  const nd = dims.length;
+  const idx = new Array<number>(nd).fill(0);
+  let px = a.x, py = a.y, po = a.out;
+  for (let d = nd - 1, r = a.start; d >= 0; d--) {
+    const i = r % dims[d];
+    r = (r - i) / dims[d];
+    idx[d] = i;
+    px += 4 * i * sx[d], py += 4 * i * sy[d], po += 4 * i * so[d];
+  }
+  for (let row = a.start; row < a.end; row++) {
+    fn(px, py, po, n);
+    for (let d = nd - 1; d >= 0; d--) {
+      px += 4 * sx[d], py += 4 * sy[d], po += 4 * so[d];
+      if (++idx[d] < dims[d]) break;
+      const k = 4 * dims[d];
+      px -= k * sx[d], py -= k * sy[d], po -= k * so[d];
+      idx[d] = 0;
+    }
+  }
 }

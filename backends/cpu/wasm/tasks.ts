@@ -8,7 +8,7 @@
  */
 
 import { sgemmParallelPart } from "./gemm.ts";
-import { type KernelExports, runAdamKernel, runMapKernel } from "./exports.ts";
+import { type KernelExports, runAdamKernel, runMapKernel, runRowKernel } from "./exports.ts";
 import type { Task } from "./threads.ts";
 
 /** Elements per f32-accumulated block of the sum kernel. */
@@ -43,6 +43,9 @@ export function runTask(
       return 0;
     case "map":
       runMapKernel(ex, task);
+      return 0;
+    case "rows":
+      runRowKernel(ex, task);
       return 0;
     case "sum":
       return blockSum(ex, task.ptr, task.n);

@@ -29,7 +29,13 @@
 
 import type { GemmShare } from "./gemm.ts";
 import type { HeapGemmCall } from "../gemm_call.ts";
-import { ADAM_CONSTS, type AdamConsts, type MapArgs } from "./exports.ts";
+import {
+  ADAM_CONSTS,
+  type AdamConsts,
+  type MapArgs,
+  MAX_ROW_DIMS,
+  type RowArgs,
+} from "./exports.ts";
 
 /** Byte address of the control block (inside the heap's reserved bytes). */
 export const CTRL_PTR = 1024;
@@ -60,6 +66,8 @@ export type Task =
   | { readonly op: "sgemm"; readonly call: HeapGemmCall; readonly share: GemmShare }
   /** A map kernel over n elements. */
   | { readonly op: "map" } & MapArgs
+  /** A map kernel over rows of a strided walk. */
+  | { readonly op: "rows" } & RowArgs
   /** The blocked sum of n floats at `ptr` (its result is the task's). */
   | { readonly op: "sum"; readonly ptr: number; readonly n: number }
   /** One Adam step over n floats at the four pointers. */
@@ -82,6 +90,7 @@ const OPCODES: Readonly<Record<Task["op"], number>> = {
   adam: 3,
   exit: 4,
   sum: 5,
+  rows: 6,
 };
 const OPS = Object.fromEntries(Object.entries(OPCODES).map(([k, v]) => [v, k])) as Record<
   number,
@@ -126,6 +135,28 @@ export function encodeTask({ ctrl, f64 }: ControlBlock, task: Task): void {
     case "sum":
       ints(task.ptr, task.n);
       break;
+    case "rows": {
+      // 8 + 4 per dimension: at most MAX_ROW_DIMS dimensions fit the slots.
+      const { dims, sx, sy, so } = task;
+      if (dims.length > MAX_ROW_DIMS) {
+        throw new RangeError(
+          `wasm worker: a row task of ${dims.length} dims (at most ${MAX_ROW_DIMS})`,
+        );
+      }
+      const per = dims.flatMap((s, d) => [s, sx[d], sy[d], so[d]]);
+      ints(
+        task.kernel,
+        task.x,
+        task.y,
+        task.out,
+        task.n,
+        dims.length,
+        task.start,
+        task.end,
+        ...per,
+      );
+      break;
+    }
     case "adam":
       ints(task.param, task.grad, task.m, task.v, task.n);
       ADAM_CONSTS.forEach((k, i) => f64[i] = task.consts[k]);
@@ -153,6 +184,21 @@ export function decodeTask({ ctrl, f64 }: ControlBlock): Task {
       return { op, kernel: int(), x: ptr(), y: ptr(), out: ptr(), n: int(), scalar: f64[0] };
     case "sum":
       return { op, ptr: ptr(), n: int() };
+    case "rows": {
+      const [kernel, x, y, out, n, nd, start, end] = [
+        int(),
+        ptr(),
+        ptr(),
+        ptr(),
+        int(),
+        int(),
+        int(),
+        int(),
+      ];
+      const dims: number[] = [], sx: number[] = [], sy: number[] = [], so: number[] = [];
+      for (let d = 0; d < nd; d++) dims.push(int()), sx.push(int()), sy.push(int()), so.push(int());
+      return { op, kernel, x, y, out, n, dims, sx, sy, so, start, end };
+    }
     case "adam": {
       const [param, grad, m, v, n] = [ptr(), ptr(), ptr(), ptr(), int()];
       const consts = Object.fromEntries(ADAM_CONSTS.map((k, j) => [k, f64[j]])) as AdamConsts;

@@ -94,7 +94,7 @@ Deno.test({
           `${op} sv n=${n}`,
         );
       }
-      for (const op of ["relu", "neg", "abs"] as const) {
+      for (const op of ["relu", "neg", "abs", "sqrt"] as const) {
         both([a], n, (be, [x], o) => be.unary(op, view(x, [n], [1], 2), o), 0, `${op} n=${n}`);
       }
     }

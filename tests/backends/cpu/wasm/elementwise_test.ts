@@ -8,6 +8,9 @@ const BIN: Record<BinaryOp, (x: number, y: number) => number> = {
   sub: (x, y) => f(x - y),
   mul: (x, y) => f(x * y),
   div: (x, y) => f(x / y),
+  eq: (x, y) => +(x === y),
+  lt: (x, y) => +(x < y),
+  gt: (x, y) => +(x > y),
 };
 const SIZES = [0, 1, 3, 17, 1023];
 
@@ -111,4 +114,64 @@ Deno.test("allocator reuses freed blocks and aligns", () => {
   K.free(big);
   assert.equal(K.alloc(64 << 20), big);
   K.free(big);
+});
+
+Deno.test("vp and pv forms read their scalar from memory; copy moves 32-bit patterns exactly", () => {
+  for (const n of SIZES) {
+    const a = buf(n, 1, 10), s = buf(1, 2, 0), o = buf(n, 3, 0);
+    s.v[0] = -1.25;
+    for (const op of Object.keys(BIN) as BinaryOp[]) {
+      K.rows(op, "vp", a.ptr, s.ptr, o.ptr, n, { dims: [], sx: [], sy: [], so: [] });
+      for (let i = 0; i < n; i++) assert.equal(o.v[i], BIN[op](a.v[i], -1.25));
+      K.rows(op, "pv", s.ptr, a.ptr, o.ptr, n, { dims: [], sx: [], sy: [], so: [] });
+      for (let i = 0; i < n; i++) assert.equal(o.v[i], BIN[op](-1.25, a.v[i]));
+    }
+    const ints = K.i32view(a.ptr, n);
+    ints.forEach((_, i) => (ints[i] = [0x7fc00001, -1, 0x7f800001, -(2 ** 31)][i % 4] + i));
+    K.rows("copy", "v", a.ptr, 0, o.ptr, n, { dims: [], sx: [], sy: [], so: [] });
+    assert.deepEqual(K.i32view(o.ptr, n), ints);
+    K.free(a.base), K.free(s.base), K.free(o.base);
+  }
+});
+
+Deno.test("rows() runs the kernel on every row of a strided walk; split with the worker it equals one thread", async () => {
+  assert.equal(await K.threadsReady(), true);
+  // out[i, j, k] = x[i, j, k] * y[j] over x [3, 300, 400] viewed with its
+  // two outer dims swapped, y a column broadcast along each row.
+  const [I, J, Kn] = [3, 300, 400];
+  const x = buf(I * J * Kn, 0, 11), y = buf(J, 1, 12);
+  const walk = { dims: [J, I], sx: [Kn, J * Kn], sy: [1, 0], so: [I * Kn, Kn] };
+  const results = [1, 2].map((threads) => {
+    K.setNumThreads(threads);
+    const o = buf(I * J * Kn, 2, 0);
+    K.rows("mul", "vp", x.ptr, y.ptr, o.ptr, Kn, walk);
+    const r = o.v.slice();
+    K.free(o.base);
+    return r;
+  });
+  for (let j = 0; j < J; j++) {
+    for (let i = 0; i < I; i++) {
+      for (let k = 0; k < Kn; k += 37) {
+        assert.equal(results[1][(j * I + i) * Kn + k], f(x.v[(i * J + j) * Kn + k] * y.v[j]));
+      }
+    }
+  }
+  assert.deepEqual(results[1], results[0]);
+  K.free(x.base), K.free(y.base);
+});
+
+Deno.test("comparison kernels give 1 and 0: NaN compares false, -0 equals 0", () => {
+  const xs = [NaN, -0, 0, 1, -Infinity, Infinity, 2.5, -3, 7]; // 81 pairs: a scalar tail too
+  const n = xs.length * xs.length;
+  const a = buf(n, 1, 0), b = buf(n, 2, 0), o = buf(n, 3, 0);
+  xs.forEach((x, i) =>
+    xs.forEach((y, j) => (a.v[i * xs.length + j] = x, b.v[i * xs.length + j] = y))
+  );
+  for (const op of ["eq", "lt", "gt"] as const) {
+    K.binaryVV(op, a.ptr, b.ptr, o.ptr, n);
+    for (let i = 0; i < n; i++) assert.ok(Object.is(o.v[i], BIN[op](a.v[i], b.v[i])), `${op} ${i}`);
+  }
+  K.binaryVV("eq", a.ptr, a.ptr, o.ptr, n);
+  assert.deepEqual([...o.v], [...a.v].map((x) => Number.isNaN(x) ? 0 : 1));
+  K.free(a.base), K.free(b.base), K.free(o.base);
 });

@@ -54,6 +54,20 @@ Deno.test("a task survives encodeTask/decodeTask unchanged (every kind)", () => 
     { op: "map", kernel: 5, x: 1024, y: big, scalar: -0.375, out: 2048, n: 1 << 20 },
     { op: "sum", ptr: big, n: 8193 },
     {
+      op: "rows",
+      kernel: 7,
+      x: big,
+      y: 4096,
+      out: 8192,
+      n: 64,
+      dims: [4, 9, 128, 3],
+      sx: [73728, 64, 576, 0],
+      sy: [0, 1, 0, 2 ** 30 - 1],
+      so: [73728, 8192, 64, 1],
+      start: 17,
+      end: 4608,
+    },
+    {
       op: "adam",
       param: 64,
       grad: 128,
@@ -78,4 +92,15 @@ Deno.test("a task survives encodeTask/decodeTask unchanged (every kind)", () => 
     encodeTask(block, task);
     assert.deepEqual(decodeTask(block), task);
   }
+});
+
+Deno.test("a row task of more dimensions than the control block holds is refused", () => {
+  const block = controlBlock(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }));
+  const five = [2, 2, 2, 2, 2];
+  const task: Task = {
+    op: "rows",
+    ...{ kernel: 0, x: 0, y: 0, out: 0, n: 8, dims: five, sx: five, sy: five, so: five },
+    ...{ start: 0, end: 32 },
+  };
+  assert.throws(() => encodeTask(block, task), /row task of 5 dims \(at most 4\)/);
 });
