@@ -8,6 +8,7 @@
  * @module
  */
 import { type Tensor, tensor } from "../tensor/mod.ts";
+import type { AttentionOptions } from "../nn/mod.ts";
 
 /** float32's lowest finite value (transformers' `torch.finfo(dtype).min`). */
 const LOWEST = -3.4028234663852886e38;
@@ -51,4 +52,32 @@ export function attentionBias(
   // (mask − 1)·|lowest|: 0 where kept, the lowest value where padding.
   const pad = attentionMask.float().sub(1).mul(-LOWEST).reshape([B, 1, 1, S]);
   return causal.add(pad);
+}
+
+/**
+ * What a decoder step passes to `nn.scaledDotProductAttention`: with no
+ * padding mask and no sliding window that reaches back, the causal rule
+ * (`isCausal`, offset `past`), so the fused kernels skip the hidden keys
+ * and no [T, S] bias is built; otherwise the additive bias above. Both
+ * give the same probabilities for every row that sees a key (a hidden key
+ * weighs exp(lowest − max) = 0 either way).
+ *
+ * @param T New positions.
+ * @param past Positions already held.
+ * @param window Sliding window, or null.
+ * @param attentionMask The mask over all S positions, or undefined.
+ * @param backend Where to put a bias.
+ * @returns Attention options (a bias in them is the caller's to free, or a scope's).
+ */
+export function attentionOptions(
+  T: number,
+  past: number,
+  window: number | null,
+  attentionMask: Tensor | undefined,
+  backend: string,
+): AttentionOptions {
+  if (!attentionMask && (window === null || window >= past + T)) {
+    return { isCausal: true, causalOffset: past };
+  }
+  return { mask: attentionBias(T, past, window, attentionMask, backend) };
 }

@@ -11,7 +11,7 @@ import { arange, type Tensor } from "../tensor/mod.ts";
 import * as nn from "../nn/mod.ts";
 import { configFor, type GPT2Config } from "./config.ts";
 import type { KVCache } from "./kv_cache.ts";
-import { attentionBias } from "./_attention_bias.ts";
+import { attentionOptions } from "./_attention_bias.ts";
 import { checkIds, type ForwardOptions, initWeights, type ModelInit } from "./_model_common.ts";
 
 /** Attention: one `c_attn` projection to q, k, v, and `c_proj`. */
@@ -34,7 +34,11 @@ export class GPT2Attention extends nn.Module {
   }
 
   /** @param x [B, T, n_embd]. @returns [B, T, n_embd]. */
-  override forward(x: Tensor, bias?: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
+  override forward(
+    x: Tensor,
+    attn?: nn.AttentionOptions,
+    cache?: { kv: KVCache; layer: number },
+  ): Tensor {
     const { n_embd: E, n_head: H } = this.#c;
     const [B, T] = x.shape;
     const qkv = this.c_attn.forward(x);
@@ -42,7 +46,7 @@ export class GPT2Attention extends nn.Module {
     const q = heads(0);
     let k = heads(1), v = heads(2);
     if (cache) ({ k, v } = cache.kv.update(cache.layer, k, v));
-    const o = nn.scaledDotProductAttention(q, k, v, { mask: bias });
+    const o = nn.scaledDotProductAttention(q, k, v, attn);
     return this.resid_dropout.forward(this.c_proj.forward(o.transpose(1, 2).reshape([B, T, E])));
   }
 }
@@ -92,8 +96,12 @@ export class GPT2Block extends nn.Module {
   }
 
   /** @param x [B, T, n_embd]. @returns [B, T, n_embd]. */
-  override forward(x: Tensor, bias?: Tensor, cache?: { kv: KVCache; layer: number }): Tensor {
-    const h = x.add(this.attn.forward(this.ln_1.forward(x), bias, cache));
+  override forward(
+    x: Tensor,
+    attn?: nn.AttentionOptions,
+    cache?: { kv: KVCache; layer: number },
+  ): Tensor {
+    const h = x.add(this.attn.forward(this.ln_1.forward(x), attn, cache));
     return h.add(this.mlp.forward(this.ln_2.forward(h)));
   }
 }
@@ -134,9 +142,9 @@ export class GPT2Model extends nn.Module {
     }
     const pos = arange(past, past + T, 1, { dtype: "int32", backend: ids.backend });
     let h = this.drop.forward(this.wte.forward(ids).add(this.wpe.forward(pos)));
-    const bias = attentionBias(T, past, null, opts.attentionMask, ids.backend);
+    const attn = attentionOptions(T, past, null, opts.attentionMask, ids.backend);
     this.h.forEach((block, i) => {
-      h = block.forward(h, bias, opts.cache ? { kv: opts.cache, layer: i } : undefined);
+      h = block.forward(h, attn, opts.cache ? { kv: opts.cache, layer: i } : undefined);
     });
     opts.cache?.advance(T);
     return this.ln_f.forward(h);

@@ -12,7 +12,7 @@ import type { Tensor } from "../tensor/mod.ts";
 import * as nn from "../nn/mod.ts";
 import { configFor, type LlamaConfig } from "./config.ts";
 import type { KVCache } from "./kv_cache.ts";
-import { attentionBias } from "./_attention_bias.ts";
+import { attentionOptions } from "./_attention_bias.ts";
 import { checkIds, type ForwardOptions, initWeights, type ModelInit } from "./_model_common.ts";
 
 /** One decoder layer's attention: q/k/v/o projections, RoPE, GQA. */
@@ -41,13 +41,13 @@ export class LlamaAttention extends nn.Module {
 
   /**
    * @param x [B, T, hidden].
-   * @param rope cos/sin for the T positions; `bias` the additive mask [.., T, S].
+   * @param rope cos/sin for the T positions; `attn` the masking (causal rule or additive bias).
    * @returns [B, T, hidden].
    */
   override forward(
     x: Tensor,
     rope?: { cos: Tensor; sin: Tensor },
-    bias?: Tensor,
+    attn?: nn.AttentionOptions,
     cache?: { kv: KVCache; layer: number },
   ): Tensor {
     const c = this.#c;
@@ -59,7 +59,7 @@ export class LlamaAttention extends nn.Module {
     q = nn.applyRotaryEmbedding(q, rope!.cos, rope!.sin);
     k = nn.applyRotaryEmbedding(k, rope!.cos, rope!.sin);
     if (cache) ({ k, v } = cache.kv.update(cache.layer, k, v));
-    const o = nn.scaledDotProductAttention(q, k, v, { mask: bias });
+    const o = nn.scaledDotProductAttention(q, k, v, attn);
     return this.o_proj.forward(
       o.transpose(1, 2).reshape([B, T, c.num_attention_heads * c.head_dim]),
     );
@@ -115,10 +115,10 @@ export class LlamaDecoderLayer extends nn.Module {
   override forward(
     x: Tensor,
     rope?: { cos: Tensor; sin: Tensor },
-    bias?: Tensor,
+    attn?: nn.AttentionOptions,
     cache?: { kv: KVCache; layer: number },
   ): Tensor {
-    const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x), rope, bias, cache));
+    const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x), rope, attn, cache));
     return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h)));
   }
 }
@@ -157,11 +157,11 @@ export class LlamaModel extends nn.Module {
     const past = opts.cache?.length ?? 0;
     const backend = ids.backend;
     const rope = this.rope.cosSin(past, T, backend);
-    const bias = attentionBias(T, past, this.#c.sliding_window, opts.attentionMask, backend);
+    const attn = attentionOptions(T, past, this.#c.sliding_window, opts.attentionMask, backend);
     let h = this.embed_tokens.forward(ids);
     this.layers.forEach((layer, i) => {
       const cache = opts.cache ? { kv: opts.cache, layer: i } : undefined;
-      h = layer.forward(h, rope, bias, cache);
+      h = layer.forward(h, rope, attn, cache);
     });
     opts.cache?.advance(T);
     return this.norm.forward(h);

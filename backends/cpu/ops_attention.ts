@@ -12,6 +12,8 @@ import type { FusedArgs, View } from "../backend.ts";
 import { arr } from "./_strided.ts";
 import type { GemmOperand } from "./gemm_call.ts";
 import { gemm } from "./ops_matmul.ts";
+import { heapPtr, inHeap } from "./_simd.ts";
+import * as K from "./wasm/mod.ts";
 
 /** Query rows per block: scores scratch is ROWS × S floats. */
 const ROWS = 64;
@@ -98,6 +100,64 @@ function softmaxBlock(
   }
 }
 
+/**
+ * {@link softmaxBlock} on the Wasm kernels, for a block and row statistics
+ * in the heap (`m` is n floats of heap scratch): the scale/bias/causal pass
+ * and the row maxima stay here (hidden keys become −∞), then per block
+ * `x − c` (c the row max, or the saved log-sum-exp), exp and — forward —
+ * the row sums and the division are one kernel call each over all rows.
+ */
+function softmaxBlockSimd(
+  s: Float32Array,
+  n: number,
+  w: number,
+  bias: View | null,
+  b: number,
+  h: number,
+  t0: number,
+  scale: number,
+  causal: number | null,
+  lse: Float32Array,
+  lseAt: number,
+  saved: boolean,
+  m: Float32Array,
+): void {
+  const bs = bias ? arr(bias.buffer) as Float32Array : null;
+  const [bb, bh, bt, bsS] = bias?.strides ?? [0, 0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const row = i * w, t = t0 + i;
+    const end = causal === null ? w : Math.max(0, Math.min(w, t + causal + 1));
+    let mx = -Infinity;
+    if (bs) {
+      const bo = bias!.offset + b * bb + h * bh + t * bt;
+      for (let j = 0; j < end; j++) {
+        const x = s[row + j] * scale + bs[bo + j * bsS];
+        s[row + j] = x;
+        if (x > mx || x !== x) mx = x;
+      }
+    } else {
+      for (let j = 0; j < end; j++) {
+        const x = s[row + j] * scale;
+        s[row + j] = x;
+        if (x > mx || x !== x) mx = x;
+      }
+    }
+    s.fill(-Infinity, row + end, row + w);
+    m[i] = mx;
+  }
+  const walk = { dims: [n], sx: [w], sy: [1], so: [w] };
+  const sp = heapPtr(s, 0);
+  const cp = saved ? heapPtr(lse, lseAt) : heapPtr(m, 0);
+  K.rows("sub", "vp", sp, cp, sp, w, walk);
+  K.rows("exp", "v", sp, 0, sp, w, walk);
+  if (saved) return;
+  // m now holds the row sums z: lse = max + log z, p = e / z.
+  const maxes = Float64Array.from(m.subarray(0, n));
+  K.rowSum(sp, n, w, heapPtr(m, 0));
+  for (let i = 0; i < n; i++) lse[lseAt + i] = maxes[i] + Math.log(m[i]);
+  K.rows("div", "vp", sp, heapPtr(m, 0), sp, w, walk);
+}
+
 /** The forward (see `FusedOps.attention`); `alloc`/`free` give heap scratch. */
 export function attention(
   simd: boolean,
@@ -107,7 +167,8 @@ export function attention(
 ): void {
   const [B, H, T, D] = q.shape, [, Hkv, S] = k.shape, Dv = v.shape[3];
   const o = arr(out) as Float32Array, l = arr(lse) as Float32Array;
-  const s = alloc(Math.max(1, ROWS * S));
+  const s = alloc(Math.max(1, ROWS * S)), m = alloc(ROWS);
+  const fast = simd && inHeap(s) && inHeap(m) && inHeap(l);
   try {
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
@@ -136,7 +197,8 @@ export function attention(
             c: { data: s, offset: 0, ld: w },
             accumulate: false,
           });
-          softmaxBlock(s, n, w, w, bias, b, h, t0, scale, causal, l, base, false);
+          if (fast) softmaxBlockSimd(s, n, w, bias, b, h, t0, scale, causal, l, base, false, m);
+          else softmaxBlock(s, n, w, w, bias, b, h, t0, scale, causal, l, base, false);
           gemm(simd, {
             M: n,
             N: Dv,
@@ -151,6 +213,7 @@ export function attention(
     }
   } finally {
     free(s);
+    free(m);
   }
 }
 
@@ -169,7 +232,8 @@ export function attentionBackward(
   if (S === 0 || T === 0) return;
   const os = arr(out.buffer) as Float32Array, ls = arr(lse.buffer) as Float32Array;
   const gs = arr(gOut.buffer) as Float32Array;
-  const p = alloc(ROWS * S), dp = alloc(ROWS * S);
+  const p = alloc(ROWS * S), dp = alloc(ROWS * S), m = alloc(ROWS);
+  const fast = simd && inHeap(p) && inHeap(m) && inHeap(ls);
   try {
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
@@ -198,7 +262,9 @@ export function attentionBackward(
             c: { data: p, offset: 0, ld: w },
             accumulate: false,
           });
-          softmaxBlock(p, n, w, w, bias, b, h, t0, scale, causal, ls, lse.offset + base, true);
+          const at = lse.offset + base;
+          if (fast) softmaxBlockSimd(p, n, w, bias, b, h, t0, scale, causal, ls, at, true, m);
+          else softmaxBlock(p, n, w, w, bias, b, h, t0, scale, causal, ls, at, true);
           // dV += Pᵀ·dO; dP = dO·Vᵀ.
           gemm(simd, {
             M: w,
@@ -254,5 +320,6 @@ export function attentionBackward(
   } finally {
     free(p);
     free(dp);
+    free(m);
   }
 }

@@ -130,9 +130,51 @@ function softmaxRow(xs: Float32Array, base: number, out: Float32Array, ob: numbe
   return m + Math.log(s);
 }
 
+/**
+ * {@link softmaxRow} for all r rows on the Wasm kernels (rows of at least
+ * {@link MIN_SIMD_ELEMS} in the heap): the row maxima here, then `x − m`,
+ * exp, the row sums and the division as one kernel call each over all rows
+ * (split with the worker when large). Returns each row's log-sum-exp, or
+ * null when the arrays are not in the heap.
+ */
+function softmaxRowsSimd(
+  xs: Float32Array,
+  off: number,
+  r: number,
+  c: number,
+  o: Float32Array,
+): Float64Array | null {
+  if (c < MIN_SIMD_ELEMS || r === 0 || !inHeap(xs) || !inHeap(o)) return null;
+  const mp = K.alloc(r * 4), m = K.f32view(mp, r);
+  try {
+    const lse = new Float64Array(r);
+    for (let i = 0; i < r; i++) {
+      let mx = -Infinity;
+      const base = off + i * c;
+      for (let j = 0; j < c; j++) {
+        const v = xs[base + j];
+        if (v > mx || v !== v) mx = v;
+      }
+      m[i] = mx;
+      lse[i] = mx;
+    }
+    const walk = { dims: [r], sx: [c], sy: [1], so: [c] };
+    const op = heapPtr(o, 0);
+    K.rows("sub", "vp", heapPtr(xs, off), mp, op, c, walk);
+    K.rows("exp", "v", op, 0, op, c, walk);
+    K.rowSum(op, r, c, mp);
+    for (let i = 0; i < r; i++) lse[i] += Math.log(m[i]);
+    K.rows("div", "vp", op, mp, op, c, walk);
+    return lse;
+  } finally {
+    K.free(mp);
+  }
+}
+
 /** Row softmax of a dense view over its last axis, max-shifted. */
 export function softmax(x: View, out: BufferHandle): void {
   const [xs, off, r, c] = rows(x), o = out as Float32Array;
+  if (softmaxRowsSimd(xs, off, r, c, o)) return;
   for (let i = 0; i < r; i++) softmaxRow(xs, off + i * c, o, i * c, c);
 }
 
@@ -162,8 +204,9 @@ export function crossEntropy(
   const [xs, off, r, c] = rows(x);
   const p = probs as Float32Array, l = losses as Float32Array;
   const ts = targets.buffer as Int32Array, tst = targets.strides[0] ?? 0;
+  const all = softmaxRowsSimd(xs, off, r, c, p);
   for (let i = 0; i < r; i++) {
-    const lse = softmaxRow(xs, off + i * c, p, i * c, c);
+    const lse = all ? all[i] : softmaxRow(xs, off + i * c, p, i * c, c);
     const t = ts[targets.offset + i * tst];
     l[i] = t >= 0 && t < c ? lse - xs[off + i * c + t] : NaN;
   }
