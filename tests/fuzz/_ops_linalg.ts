@@ -10,7 +10,7 @@
  */
 import { linalg, type Tensor } from "../../mod.ts";
 import { type Arg, type Gen, T, V } from "./_gen.ts";
-import type { OpSpec } from "./_ops.ts";
+import type { OpSpec } from "./_op_spec.ts";
 import { type LinalgSummary, qrRef, svdRef } from "./_ref_linalg.ts";
 
 /** ‖A − X·Y‖_F / ‖A‖_F for row-major A m×n, X m×k, Y k×n (Y's rows at stride n). */
