@@ -29,45 +29,18 @@ export function jobsFor(only: readonly ImplName[], workloads: readonly string[])
   const jobs: Job[] = [];
   const wl = (ws: string[]) => ws.filter((w) => workloads.includes(w));
   for (const impl of only) {
+    const add = (script: string, args: string[], ws = ["W1", "W2", "W3"]) =>
+      jobs.push({ impl, script, args, workloads: wl(ws) });
     if (impl === "project") {
-      jobs.push({ impl, script: "project.ts", args: [], workloads: wl(["W1", "W2", "W3"]) });
-      jobs.push({
-        impl,
-        script: "project.ts",
-        args: ["--threads=1"],
-        workloads: wl(["W1", "W2", "W3"]),
-      });
+      add("project.ts", []);
+      add("project.ts", ["--threads=1"]);
     }
-    if (impl === "tfjs-cpu") {
-      jobs.push({
-        impl,
-        script: "tfjs.ts",
-        args: ["--backend=cpu"],
-        workloads: wl(["W1", "W2", "W3"]),
-      });
-    }
-    if (impl === "tfjs-wasm") {
-      jobs.push({
-        impl,
-        script: "tfjs.ts",
-        args: ["--backend=wasm"],
-        workloads: wl(["W1", "W2", "W3"]),
-      });
-    }
+    if (impl === "tfjs-cpu") add("tfjs.ts", ["--backend=cpu"]);
+    if (impl === "tfjs-wasm") add("tfjs.ts", ["--backend=wasm"]);
     if (impl === "jax") {
       for (const w of [1, 2]) {
-        jobs.push({
-          impl,
-          script: "jax.ts",
-          args: [`--workers=${w}`],
-          workloads: wl(["W1", "W2", "W3"]),
-        });
-        jobs.push({
-          impl,
-          script: "jax.ts",
-          args: [`--workers=${w}`, "--jit"],
-          workloads: wl(["W2"]),
-        });
+        add("jax.ts", [`--workers=${w}`]);
+        add("jax.ts", [`--workers=${w}`, "--jit"], ["W2"]);
       }
     }
   }
