@@ -23,10 +23,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { lora, nn, optim, setBackend, tensor } from "../mod.ts";
+import { lora, nn, optim, setBackend } from "../mod.ts";
 import { median, uniform } from "./_workloads.ts";
 import {
   errText,
+  type Prepared,
   type PreparedW2,
   timeCapped,
   W1_SLOW_BUDGET_S,
@@ -34,24 +35,19 @@ import {
   W2_WARMUP,
   type W2Data,
   w2Data,
+  w2Steps,
   type W2Weights,
 } from "./peers/_harness.ts";
-import { type HighLevel, w2Modules } from "./peers/project.ts";
+import { type HighLevel, w1Matmul, w2Modules } from "./peers/project.ts";
 
 /** WORKLOADS.md's first W2 loss (batch 64), and the loss the 23rd step reads back. */
 const W2_FIRST_LOSS = 0.350971, W2_LOSS23 = 0.2895;
-
-/** A prepared, repeatable W1 run. */
-interface PreparedW1 {
-  run(): Promise<unknown>;
-  dispose(): void;
-}
 
 /** One implementation under test. */
 interface Impl {
   id: string;
   label: string;
-  w1(n: number, a: Float32Array, b: Float32Array): PreparedW1;
+  w1(n: number, a: Float32Array, b: Float32Array): Prepared;
   w2(d: W2Data): PreparedW2;
 }
 
@@ -60,20 +56,7 @@ function projectImpl(): Impl {
   return {
     id: "project",
     label: "this project (@lora/tensor), webgpu",
-    w1(n, a, b) {
-      const ta = tensor(a, { shape: [n, n] }), tb = tensor(b, { shape: [n, n] });
-      return {
-        async run() {
-          const c = ta.matmul(tb);
-          await c.data();
-          c.dispose();
-        },
-        dispose() {
-          ta.dispose();
-          tb.dispose();
-        },
-      };
-    },
+    w1: w1Matmul,
     w2: (d) => w2Modules({ nn, optim, lora } as unknown as HighLevel, d),
   };
 }
@@ -231,13 +214,7 @@ async function main(): Promise<number> {
       for (const impl of impls) {
         try {
           const st = impl.w2(data);
-          const losses: number[] = [];
-          const times: number[] = [];
-          for (let i = 0; i < W2_WARMUP + timedSteps; i++) {
-            const t0 = performance.now();
-            losses.push(await st.step());
-            if (i >= W2_WARMUP) times.push(performance.now() - t0);
-          }
+          const { losses, times } = await w2Steps(st, timedSteps);
           st.dispose();
           const row = {
             impl: impl.id,

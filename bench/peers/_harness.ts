@@ -149,6 +149,25 @@ export async function timeCapped(
   return { ms: median(times), runs: times.length, capped };
 }
 
+/**
+ * Runs W2_WARMUP untimed steps and then `timed` timed ones; every step's
+ * loss (warm-ups included, so step k's is `losses[k − 1]`) and the timed
+ * steps' milliseconds.
+ */
+export async function w2Steps(
+  st: PreparedW2,
+  timed: number,
+): Promise<{ losses: number[]; times: number[] }> {
+  const losses: number[] = [];
+  const times: number[] = [];
+  for (let i = 0; i < W2_WARMUP + timed; i++) {
+    const t0 = performance.now();
+    losses.push(await st.step());
+    if (i >= W2_WARMUP) times.push(performance.now() - t0);
+  }
+  return { losses, times };
+}
+
 function log(msg: string) {
   console.error(`  [${new Date().toISOString().slice(11, 19)}] ${msg}`);
 }
@@ -210,13 +229,7 @@ export async function runPeer(impl: Impl, args: string[] = Deno.args): Promise<P
   if (workloads.has("W2") && impl.w2) {
     try {
       const st = await impl.w2(w2Data());
-      const losses: number[] = [];
-      const times: number[] = [];
-      for (let i = 0; i < W2_WARMUP + W2_TIMED; i++) {
-        const t0 = performance.now();
-        losses.push(await st.step());
-        if (i >= W2_WARMUP) times.push(performance.now() - t0);
-      }
+      const { losses, times } = await w2Steps(st, W2_TIMED);
       st.dispose();
       res.w2 = {
         msPerStep: median(times),

@@ -17,7 +17,14 @@ import {
   type Tensor,
   tensor,
 } from "../../mod.ts";
-import { type Impl, type PreparedW2, runPeer, W2_SHAPE, type W2Data } from "./_harness.ts";
+import {
+  type Impl,
+  type Prepared,
+  type PreparedW2,
+  runPeer,
+  W2_SHAPE,
+  type W2Data,
+} from "./_harness.ts";
 import { setNumThreads } from "../../backends/cpu/wasm/mod.ts";
 
 const BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8, LR = 1e-3;
@@ -151,6 +158,22 @@ export function w2Modules(hl: HighLevel, d: W2Data): PreparedW2 {
   };
 }
 
+/** W1 on the default backend: the n×n product of `a` and `b`, read back each run. */
+export function w1Matmul(n: number, a: Float32Array, b: Float32Array): Prepared {
+  const ta = tensor(a, { shape: [n, n] }), tb = tensor(b, { shape: [n, n] });
+  return {
+    async run() {
+      const c = ta.matmul(tb);
+      await c.data();
+      c.dispose();
+    },
+    dispose() {
+      ta.dispose();
+      tb.dispose();
+    },
+  };
+}
+
 /** The project's implementation for the compare harness. */
 export function projectImpl(mode: "auto" | "ops" | "modules" = "auto", threads = 2): Impl {
   const hl = highLevel();
@@ -169,20 +192,7 @@ export function projectImpl(mode: "auto" | "ops" | "modules" = "auto", threads =
     label: threads === 1 ? "this project, 1 thread" : "this project (@lora/tensor)",
     threads: threads === 1 ? "1" : "2 (main + 1 worker)",
     notes,
-    w1(n, a, b) {
-      const ta = tensor(a, { shape: [n, n] }), tb = tensor(b, { shape: [n, n] });
-      return {
-        async run() {
-          const c = ta.matmul(tb);
-          await c.data();
-          c.dispose();
-        },
-        dispose() {
-          ta.dispose();
-          tb.dispose();
-        },
-      };
-    },
+    w1: w1Matmul,
     w2: (d) => (useModules ? w2Modules(hl!, d) : w2Ops(d)),
     w3(a, b, c) {
       const ta = tensor(a), tb = tensor(b), tc = tensor(c);

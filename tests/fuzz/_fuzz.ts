@@ -10,7 +10,9 @@ import "../_primitives.ts";
 import "./_narrow.ts";
 import { Gen, Rng } from "./_gen.ts";
 import { OPS, randomCase } from "./_ops.ts";
-import { gradEligible, lastRun, reproduction, runCase, shrink } from "./_run.ts";
+import { gradEligible, lastRun, runCase } from "./_run.ts";
+import { shrink } from "./_shrink.ts";
+import { reproduction } from "./_repro.ts";
 
 /** What a fuzz run did. */
 export interface FuzzReport {

@@ -10,36 +10,9 @@
  */
 import { linalg, type Tensor } from "../../mod.ts";
 import { type Arg, type Gen, T, V } from "./_gen.ts";
-import type { OpSpec } from "./_ops.ts";
+import type { OpSpec } from "./_op_spec.ts";
 import { type LinalgSummary, qrRef, svdRef } from "./_ref_linalg.ts";
-
-/** ‖A − X·Y‖_F / ‖A‖_F for row-major A m×n, X m×k, Y k×n (Y's rows at stride n). */
-function residual(a: Float64Array, x: Float64Array, y: Float64Array, m: number, k: number) {
-  const n = a.length / Math.max(m, 1) || 0;
-  let err = 0, norm = 0;
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let t = 0;
-      for (let l = 0; l < k; l++) t += x[i * k + l] * y[l * n + j];
-      err += (a[i * n + j] - t) ** 2;
-      norm += a[i * n + j] ** 2;
-    }
-  }
-  return Math.sqrt(err) / (Math.sqrt(norm) || 1);
-}
-
-/** max |XᵀX − I| over X's `cols` columns (X row-major rows×cols). */
-function ortho(x: Float64Array, rows: number, cols: number): number {
-  let worst = 0;
-  for (let p = 0; p < cols; p++) {
-    for (let q = p; q < cols; q++) {
-      let t = 0;
-      for (let i = 0; i < rows; i++) t += x[i * cols + p] * x[i * cols + q];
-      worst = Math.max(worst, Math.abs(t - (p === q ? 1 : 0)));
-    }
-  }
-  return worst;
-}
+import { columnOrthonormality as ortho, residual } from "../linalg/_props.ts";
 
 const f64 = async (t: Tensor) => Float64Array.from(await t.data());
 
@@ -61,7 +34,7 @@ async function svdSummary(x: Tensor, opts: unknown): Promise<LinalgSummary> {
     return {
       shapes: [r.U.shape, r.S.shape, r.Vh.shape].map((sh) => [...sh]),
       values: Array.from(s, (v) => v / norm),
-      recon: residual(a, us, vh, m, k),
+      recon: residual(a, us, vh, m, k, n),
       ortho: Math.max(ortho(u, m, p), ortho(transposed(vh, q, n), n, q)),
       structure: s.every((v, i) => v >= 0 && (i === 0 || v <= s[i - 1])),
     };
@@ -86,7 +59,7 @@ async function qrSummary(x: Tensor, opts: unknown): Promise<LinalgSummary> {
     return {
       shapes: [r.Q.shape, r.R.shape].map((sh) => [...sh]),
       values: Array.from({ length: k }, (_, i) => Math.abs(rr[i * n + i]) / norm),
-      recon: residual(a, q, rr, m, p),
+      recon: residual(a, q, rr, m, p, n),
       ortho: ortho(q, m, p),
       structure: below,
     };

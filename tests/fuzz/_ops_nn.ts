@@ -7,12 +7,9 @@
  */
 import { nn, type Tensor } from "../../mod.ts";
 import { type Arg, type Gen, T, type TSpec, V } from "./_gen.ts";
-import type { OpSpec } from "./_ops.ts";
+import { type OpSpec, rf, t0 } from "./_op_spec.ts";
 import type { Ref } from "./_ref.ts";
 import * as N from "./_ref_nn.ts";
-
-const t0 = (a: unknown[]) => a[0] as Tensor;
-const rf = (a: unknown[]) => a[0] as Ref;
 
 function unaryNn(name: "silu" | "geluTanh", f: (t: Tensor) => Tensor, r: (x: Ref) => Ref): OpSpec {
   return {

@@ -6,19 +6,12 @@
  *
  * @module
  */
-import { f32, forEachIndex, Invalid, make, numel, Ref, stridesOf } from "./_ref.ts";
-
-const range = (m: string): never => {
-  throw new Invalid("RangeError", m);
-};
-const type = (m: string): never => {
-  throw new Invalid("TypeError", m);
-};
+import { f32, forEachIndex, make, numel, rangeErr, Ref, stridesOf, typeErr } from "./_ref.ts";
 
 function floats(...rs: unknown[]): void {
   for (const r of rs) {
-    if (!(r instanceof Ref)) type("not a tensor");
-    if ((r as Ref).dtype !== "float32") type("int32");
+    if (!(r instanceof Ref)) typeErr("not a tensor");
+    if ((r as Ref).dtype !== "float32") typeErr("int32");
   }
 }
 
@@ -39,14 +32,14 @@ export function geluTanh(x: Ref): Ref {
 
 export function rmsNorm(x: Ref, shape: unknown, w: unknown, eps: unknown): Ref {
   floats(x);
-  if (typeof eps !== "number" || !(eps >= 0)) range("eps");
+  if (typeof eps !== "number" || !(eps >= 0)) rangeErr("eps");
   const s = shape as number[];
   const k = s.length, n = numel(s);
-  if (x.ndim < k || x.shape.slice(x.ndim - k).some((v, i) => v !== s[i])) range("shape");
+  if (x.ndim < k || x.shape.slice(x.ndim - k).some((v, i) => v !== s[i])) rangeErr("shape");
   if (w !== null) {
     floats(w);
     const wr = w as Ref;
-    if (wr.ndim !== k || wr.shape.some((v, i) => v !== s[i])) range("weight");
+    if (wr.ndim !== k || wr.shape.some((v, i) => v !== s[i])) rangeErr("weight");
   }
   const out = new Float64Array(x.size);
   for (let r = 0; r * n < x.size; r++) {
@@ -68,7 +61,7 @@ export function rotary(x: Ref, cos: unknown, sin: unknown): Ref {
   if (
     x.ndim < 2 || c.ndim !== 2 || c.shape[0] !== t || c.shape[1] !== d || s.ndim !== 2 ||
     s.shape[0] !== t || s.shape[1] !== d || d % 2 !== 0
-  ) range("rotary shapes");
+  ) rangeErr("rotary shapes");
   const half = d / 2;
   return make(x.shape, "float32", (idx) => {
     const j = idx[idx.length - 1], ti = idx[idx.length - 2];
@@ -96,18 +89,18 @@ export function attention(q: unknown, k: unknown, v: unknown, opts: AttnOpts): R
   floats(q, k, v);
   const Q = q as Ref, K = k as Ref, V = v as Ref;
   const nd = Q.ndim;
-  if (nd < 3 || K.ndim !== nd || V.ndim !== nd) range("ranks");
+  if (nd < 3 || K.ndim !== nd || V.ndim !== nd) rangeErr("ranks");
   const [H, T, D] = Q.shape.slice(-3), [Hkv, S, Dk] = K.shape.slice(-3);
   const Dv = V.shape[nd - 1];
   if (Dk !== D || V.shape[nd - 3] !== Hkv || V.shape[nd - 2] !== S || Hkv === 0 || H % Hkv !== 0) {
-    range("heads");
+    rangeErr("heads");
   }
   const lead = Q.shape.slice(0, -3);
   if (
     K.shape.slice(0, -3).some((s, i) => s !== lead[i]) ||
     V.shape.slice(0, -3).some((s, i) => s !== lead[i])
   ) {
-    range("lead");
+    rangeErr("lead");
   }
   const off = opts.causalOffset ?? 0;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
@@ -118,7 +111,7 @@ export function attention(q: unknown, k: unknown, v: unknown, opts: AttnOpts): R
   const mShape = mask ? [...Array(nd - mask.ndim).fill(1), ...mask.shape] : [];
   const full = [...lead, H, T, S];
   if (mask) {
-    if (mask.ndim > nd || mShape.some((s, i) => s !== 1 && s !== full[i])) range("mask");
+    if (mask.ndim > nd || mShape.some((s, i) => s !== 1 && s !== full[i])) rangeErr("mask");
   }
   const mStr = mask ? stridesOf(mShape) : [];
   forEachIndex([L, H, T], (_, [l, h, t]) => {
@@ -168,16 +161,16 @@ export function attention(q: unknown, k: unknown, v: unknown, opts: AttnOpts): R
  */
 export function crossEntropy(logits: unknown, targets: unknown, opts: unknown): Ref {
   const red = (opts as { reduction?: unknown }).reduction;
-  if (red !== undefined && !["mean", "sum", "none"].includes(red as string)) type("reduction");
+  if (red !== undefined && !["mean", "sum", "none"].includes(red as string)) typeErr("reduction");
   floats(logits);
   const x = logits as Ref, t = targets as Ref;
-  if (!(t instanceof Ref) || t.dtype !== "int32") type("targets");
+  if (!(t instanceof Ref) || t.dtype !== "int32") typeErr("targets");
   const lead = x.shape.slice(0, -1);
   if (x.ndim < 1 || t.ndim !== lead.length || lead.some((v, i) => v !== t.shape[i])) {
-    range("shapes");
+    rangeErr("shapes");
   }
   const C = x.shape[x.ndim - 1], n = t.size;
-  for (const v of t.data) if (!(v >= 0 && v < C)) range("target");
+  for (const v of t.data) if (!(v >= 0 && v < C)) rangeErr("target");
   const losses = new Float64Array(n);
   for (let r = 0; r < n; r++) {
     let m = -Infinity;

@@ -44,7 +44,7 @@ function frobenius(a: ArrayLike<number>): number {
 }
 
 /** max |XᵀX − I| for the `cols` columns of the row-major rows×cols X. */
-function columnOrthonormality(x: Float64Array, rows: number, cols: number): number {
+export function columnOrthonormality(x: Float64Array, rows: number, cols: number): number {
   let worst = 0;
   for (let a = 0; a < cols; a++) {
     for (let b = a; b < cols; b++) {
@@ -56,8 +56,8 @@ function columnOrthonormality(x: Float64Array, rows: number, cols: number): numb
   return worst;
 }
 
-/** ‖A − X·Y‖_F / max(‖A‖_F, tiny), X m×k, Y k×n row-major. */
-function residual(
+/** ‖A − X·Y‖_F / ‖A‖_F (‖A − X·Y‖_F for A = 0), X m×k, Y k×n row-major (Y's first k rows). */
+export function residual(
   a: ArrayLike<number>,
   x: Float64Array,
   y: Float64Array,

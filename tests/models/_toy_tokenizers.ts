@@ -56,6 +56,19 @@ const SP_MERGES = [
   "▁ ▁",
 ];
 
+/** An `added_tokens` entry of a tokenizer.json: a special token. */
+function special(id: number, content: string) {
+  return {
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  };
+}
+
 /** Options of {@link sentencePieceJson}. */
 export interface SpOptions {
   /** `byte_fallback` (default true). */
@@ -77,15 +90,6 @@ export function sentencePieceJson(opts: SpOptions = {}): Record<string, unknown>
     vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = 3 + b;
   }
   SP_PIECES.forEach((p, i) => (vocab[p] = 259 + i));
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   const ms = opts.metaspace;
   return {
     version: "1.0",
@@ -155,15 +159,6 @@ export function llama3Json(ignoreMerges = true): Record<string, unknown> {
     ["1", "2"],
     ["12", "3"],
   ];
-  const special = (id: number, content: string) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   return {
     added_tokens: [special(266, "<|begin_of_text|>"), special(267, "<|end_of_text|>")],
     normalizer: null,
