@@ -4,11 +4,15 @@
  * intermediate 1536, vocab 49152, tied embeddings; random weights), batch
  * 4 × 128 tokens, rank 8 / alpha 16 on all seven projections, AdamW on the
  * adapters. Reports tokens/s, peak memory and the step's achieved GFLOP/s
- * as a fraction of this library's own W1 rate at N = 1024 measured in the
- * same run; then generation with the KV cache at prefix 32 and 512.
+ * as a fraction of this library's own W1 rate at N = 1024, measured right
+ * before each timed step (so both see the same machine load); then
+ * generation with the KV cache at prefix 32 and 512. With `--torch`, the
+ * PyTorch peer (bench/peers/w4_torch.py, same shapes) runs after each
+ * round of steps, in the same run.
  *
- * Flags: `--steps 5` (timed steps), `--backend cpu|webgpu`, `--layers 30`,
- * `--json` (one JSON line at the end), `--no-generate`.
+ * Flags: `--steps 5` (timed steps per round), `--rounds 1`, `--backend
+ * cpu|webgpu`, `--layers 30`, `--torch` (needs /usr/bin/python3 with
+ * torch), `--json` (one JSON line at the end), `--no-generate`.
  *
  * @module
  */
@@ -22,6 +26,7 @@ import {
   randn,
   scope,
   setBackend,
+  type Tensor,
   tensor,
 } from "../mod.ts";
 import { median } from "./_workloads.ts";
@@ -30,6 +35,8 @@ const { values } = parseArgs({
   args: Deno.args,
   options: {
     steps: { type: "string", default: "5" },
+    rounds: { type: "string", default: "1" },
+    torch: { type: "boolean", default: false },
     backend: { type: "string", default: "cpu" },
     layers: { type: "string", default: "30" },
     json: { type: "boolean", default: false },
@@ -70,25 +77,44 @@ function log(s: string) {
   if (!values.json) console.log(s);
 }
 
-async function w1Rate(): Promise<number> {
-  const n = 1024;
-  const a = randn([n, n]), b = randn([n, n]);
-  const times: number[] = [];
-  for (let k = 0; k < 7; k++) {
-    const t0 = performance.now();
-    const c = a.matmul(b);
-    await c.data();
-    c.dispose();
-    if (k >= 2) times.push(performance.now() - t0);
+/** One W1 product at N = 1024 (after a warm-up), in GFLOP/s. */
+async function w1Once(a: Tensor, b: Tensor): Promise<number> {
+  const t0 = performance.now();
+  const c = a.matmul(b);
+  await c.data();
+  c.dispose();
+  return (2 * 1024 ** 3) / ((performance.now() - t0) / 1000) / 1e9;
+}
+
+/** The PyTorch peer's step (one process per round), or null when it fails. */
+async function torchRound(steps: number, layers: number): Promise<Record<string, number> | null> {
+  const env = { ...Deno.env.toObject() };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: [
+      new URL("./peers/w4_torch.py", import.meta.url).pathname,
+      "--steps",
+      String(steps),
+      "--layers",
+      String(layers),
+    ],
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    console.error(new TextDecoder().decode(out.stderr).slice(-2000));
+    return null;
   }
-  a.dispose();
-  b.dispose();
-  return (2 * n ** 3) / (median(times) / 1000) / 1e9;
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
 }
 
 manualSeed(0);
-const w1 = await w1Rate();
-log(`W1 N=1024 on ${values.backend}: ${w1.toFixed(1)} GFLOP/s`);
+const w1a = randn([1024, 1024]), w1b = randn([1024, 1024]);
+for (let k = 0; k < 3; k++) await w1Once(w1a, w1b);
 const t0 = performance.now();
 const model = new models.LlamaForCausalLM(CONFIG);
 lora.wrap(model, TARGETS, 8, 16);
@@ -106,9 +132,10 @@ const ids = tensor(
   { dtype: "int32" },
 );
 let peak = 0;
-const times: number[] = [];
-const steps = Number(values.steps);
-for (let s = 0; s < steps + 2; s++) {
+const times: number[] = [], rates: number[] = [], torchMs: number[] = [];
+let torchInfo: Record<string, unknown> | null = null;
+const steps = Number(values.steps), rounds = Number(values.rounds);
+const oneStep = async (label: string) => {
   const start = performance.now();
   const loss = scope(() => {
     const l = models.causalLmLoss(model.forward(ids), ids);
@@ -121,15 +148,34 @@ for (let s = 0; s < steps + 2; s++) {
   const v = await loss.item();
   loss.dispose();
   const ms = performance.now() - start;
-  if (s >= 2) times.push(ms);
-  log(`  step ${s}${s < 2 ? " (warm-up)" : ""}: ${ms.toFixed(0)} ms, loss ${v.toFixed(4)}`);
+  log(`  ${label}: ${ms.toFixed(0)} ms, loss ${v.toFixed(4)}`);
+  return ms;
+};
+for (let s = 0; s < 2; s++) await oneStep(`step ${s} (warm-up)`);
+for (let r = 0; r < rounds; r++) {
+  for (let s = 0; s < steps; s++) {
+    rates.push(await w1Once(w1a, w1b));
+    times.push(
+      await oneStep(`round ${r + 1} step ${s + 1} (W1 ${rates.at(-1)!.toFixed(1)} GFLOP/s)`),
+    );
+  }
+  if (values.torch) {
+    const t = await torchRound(steps, L);
+    if (t) {
+      torchMs.push(t.msPerStep);
+      torchInfo = t;
+      log(`  round ${r + 1} PyTorch: ${t.msPerStep.toFixed(0)} ms/step (median of ${steps})`);
+    }
+  }
 }
+const w1 = median(rates);
 const med = median(times);
 const gflops = stepFlops() / (med / 1000) / 1e9;
 const rss = (globalThis as { Deno?: { memoryUsage(): { rss: number } } }).Deno?.memoryUsage().rss ??
   0;
 const result: Record<string, unknown> = {
   backend: values.backend,
+  rounds,
   layers: L,
   msPerStep: med,
   tokensPerSecond: (B * T) / (med / 1000),
@@ -139,17 +185,38 @@ const result: Record<string, unknown> = {
   fractionOfW1: gflops / w1,
   peakTensorBytes: peak,
   rssBytes: rss,
+  ...(torchMs.length > 0
+    ? {
+      torchMsPerStep: median(torchMs),
+      torchTokensPerSecond: (B * T) / (median(torchMs) / 1000),
+      torchPeakRssBytes: torchInfo?.peakRssBytes,
+      torch: torchInfo?.impl,
+      torchSpeedRatio: median(torchMs) / med,
+    }
+    : {}),
 };
 log(
-  `W4: ${med.toFixed(0)} ms/step (median of ${steps}), ${
+  `W4: ${med.toFixed(0)} ms/step (median of ${times.length}), ${
     (B * T / (med / 1000)).toFixed(0)
   } tokens/s, ` +
     `${gflops.toFixed(1)} GFLOP/s = ${(gflops / w1).toFixed(2)} of W1; peak tensors ${
       (peak / 2 ** 20).toFixed(0)
     } MiB, RSS ${(rss / 2 ** 20).toFixed(0)} MiB`,
 );
+if (torchMs.length > 0) {
+  log(
+    `PyTorch (${torchInfo?.impl}, ${torchInfo?.threads} threads): ${
+      median(torchMs).toFixed(0)
+    } ms/step, ` +
+      `${((B * T) / (median(torchMs) / 1000)).toFixed(0)} tokens/s, peak RSS ${
+        ((torchInfo?.peakRssBytes as number) / 2 ** 20).toFixed(0)
+      } MiB; this library is ${(median(torchMs) / med).toFixed(2)}× its speed`,
+  );
+}
 opt.dispose();
 ids.dispose();
+w1a.dispose();
+w1b.dispose();
 
 if (!values["no-generate"]) {
   model.eval();

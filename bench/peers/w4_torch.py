@@ -13,6 +13,7 @@ mirrors PEFT's lora.Linear.forward (result + B(A(dropout(x))) * scaling).
 """
 import argparse
 import json
+import resource
 import math
 import statistics
 import time
@@ -112,4 +113,5 @@ print(json.dumps({
     "impl": f"PyTorch {torch.__version__}", "threads": a.threads, "layers": L,
     "msPerStep": med, "tokensPerSecond": B * T / (med / 1000),
     "blas": torch.__config__.show().split("BLAS_INFO=")[-1].split(",")[0],
+    "peakRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
 }))
