@@ -8,7 +8,12 @@
 
 import type { Module } from "../nn/mod.ts";
 import { readSafetensorsFile, writeSafetensorsFile } from "../io/files.ts";
-import { _adapterContents, _applyAdapter } from "./peft_format.ts";
+import { _adapterContents } from "./peft_format.ts";
+import { _applyAdapter } from "./load_adapter.ts";
+import { _checkAdapterName, DEFAULT_ADAPTER } from "./lora_layer.ts";
+import { _checkModel } from "./_parts.ts";
+import { _knownAdapters } from "./merge.ts";
+import { _wrapInfo } from "./_state.ts";
 
 /**
  * The weights file's name inside an adapter directory.
@@ -37,15 +42,54 @@ function _join(dir: string | URL, file: string): string | URL {
 }
 
 /**
- * Writes the model's adapters as a PEFT adapter directory: F32 tensors
- * `base_model.model.<name>.lora_A.weight` [r, in] and `….lora_B.weight`
- * [out, r] with metadata `{"format":"pt"}`, and `adapter_config.json`.
- * The directory is created when missing.
+ * Options of {@link save}.
+ *
+ * @example
+ * ```ts
+ * import { lora } from "../mod.ts";
+ * const opts: lora.SaveOptions = { adapters: ["default"] };
+ * ```
+ */
+export interface SaveOptions {
+  /** The adapters to write (default: all of them). */
+  adapters?: readonly string[];
+}
+
+/**
+ * Options of {@link load}.
+ *
+ * @example
+ * ```ts
+ * import { lora } from "../mod.ts";
+ * const opts: lora.LoadOptions = { adapterName: "task2" };
+ * ```
+ */
+export interface LoadOptions {
+  /** The name the adapter gets in the model (default `"default"`). */
+  adapterName?: string;
+}
+
+async function _writeOne(model: Module, name: string, dir: string | URL): Promise<void> {
+  const { tensors, config } = await _adapterContents(model, name);
+  await Deno.mkdir(dir, { recursive: true });
+  await writeSafetensorsFile(_join(dir, ADAPTER_WEIGHTS), tensors, { format: "pt" });
+  await Deno.writeTextFile(_join(dir, ADAPTER_CONFIG), JSON.stringify(config, null, 2) + "\n");
+}
+
+/**
+ * Writes the model's adapters as PEFT's `save_pretrained` does: the
+ * `"default"` adapter in `dir`, every other one in `dir/<name>/`, each an
+ * adapter directory with F32 tensors (`base_model.model.<name>.lora_A.weight`
+ * [r, in], `….lora_B.weight` [out, r], DoRA's `….lora_magnitude_vector`
+ * [out], an embedding's `….lora_embedding_A` / `_B`, modules-to-save copies
+ * under the module's own names) with metadata `{"format":"pt"}`, and
+ * `adapter_config.json`. Directories are created when missing.
  *
  * @param model A wrapped model.
  * @param dir The directory.
- * @returns A promise that resolves once both files are written.
- * @throws {Error} When the model has no LoRA layers (or a file error).
+ * @param opts `{ adapters? }`: which adapters (default: all).
+ * @returns A promise that resolves once every file is written.
+ * @throws {Error} When the model has no LoRA layers, an adapter is unknown (or a file error).
  * @example
  * ```ts
  * import { lora, nn } from "../mod.ts";
@@ -54,26 +98,51 @@ function _join(dir: string | URL, file: string): string | URL {
  * await lora.save(seq, dir);
  * ```
  */
-export async function save(model: Module, dir: string | URL): Promise<void> {
-  const { tensors, config } = await _adapterContents(model);
-  await Deno.mkdir(dir, { recursive: true });
-  await writeSafetensorsFile(_join(dir, ADAPTER_WEIGHTS), tensors, { format: "pt" });
-  const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => a < b ? -1 : 1));
-  await Deno.writeTextFile(_join(dir, ADAPTER_CONFIG), JSON.stringify(sorted, null, 2) + "\n");
+export async function save(
+  model: Module,
+  dir: string | URL,
+  opts: SaveOptions = {},
+): Promise<void> {
+  _checkModel("lora.save", model);
+  const names = opts.adapters === undefined
+    ? [..._wrapInfo.get(model)?.adapters.keys() ?? []]
+    : _knownAdapters("lora.save", model, opts.adapters);
+  if (names.length === 0) throw new Error("lora.save: the model has no LoRA layers");
+  for (const name of names) {
+    await _writeOne(model, name, name === DEFAULT_ADAPTER ? dir : _join(dir, name));
+  }
+}
+
+async function _exists(path: string | URL): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Loads a PEFT adapter directory (written by {@link save} or by PEFT) into
- * the model. A wrapped model must have exactly the file's layers; an
- * unwrapped one is wrapped at the file's layers first. Every key and shape
- * is checked before anything changes.
+ * the model as adapter `adapterName`. `dir` is the adapter's own directory,
+ * or the directory `save` wrote several adapters into: then a non-default
+ * adapter is read from `dir/<adapterName>/`.
+ *
+ * When the model has an adapter of that name, the file must have exactly
+ * its layers and the values are replaced. Otherwise the adapter is added on
+ * the layers `adapter_config.json` selects (`target_modules`,
+ * `exclude_modules`, `layers_to_transform`, `modules_to_save`, …), wrapping
+ * the model first when it is not wrapped (as `PeftModel.from_pretrained`);
+ * a model's first adapter is active, a later one is not (see `setAdapter`).
+ * Every key, shape and config field is checked before anything changes.
  *
  * @param model The model.
  * @param dir The directory.
+ * @param opts `{ adapterName? }` (default `"default"`).
  * @returns A promise that resolves once the adapter is in place.
  * @throws {Error} For a missing file, or an unknown or missing key (named).
  * @throws {RangeError} For a shape that does not fit (key and both shapes named).
- * @throws {TypeError} For a malformed or unsupported config.
+ * @throws {TypeError} For a malformed or unsupported config (the field named).
  * @example
  * ```ts
  * import { lora, nn } from "../mod.ts";
@@ -84,9 +153,20 @@ export async function save(model: Module, dir: string | URL): Promise<void> {
  * await lora.load(fresh, dir);
  * ```
  */
-export async function load(model: Module, dir: string | URL): Promise<void> {
-  const configPath = _join(dir, ADAPTER_CONFIG);
-  const weightsPath = _join(dir, ADAPTER_WEIGHTS);
+export async function load(
+  model: Module,
+  dir: string | URL,
+  opts: LoadOptions = {},
+): Promise<void> {
+  _checkModel("lora.load", model);
+  const name = opts.adapterName ?? DEFAULT_ADAPTER;
+  _checkAdapterName("lora.load", name);
+  let root = dir;
+  if (name !== DEFAULT_ADAPTER && await _exists(_join(_join(dir, name), ADAPTER_CONFIG))) {
+    root = _join(dir, name);
+  }
+  const configPath = _join(root, ADAPTER_CONFIG);
+  const weightsPath = _join(root, ADAPTER_WEIGHTS);
   let text: string;
   try {
     text = await Deno.readTextFile(configPath);
@@ -106,5 +186,5 @@ export async function load(model: Module, dir: string | URL): Promise<void> {
     if (e instanceof Deno.errors.NotFound) throw new Error(`lora.load: ${weightsPath} not found`);
     throw e;
   }
-  _applyAdapter(model, decoded.tensors, config);
+  _applyAdapter(model, decoded.tensors, config, name);
 }

@@ -1,47 +1,201 @@
 /**
- * `wrap` and `unwrap`: put LoRA adapters into a model and take them out.
+ * `wrap`, `addAdapter` and `unwrap`: put LoRA adapters into a model and
+ * take them out (PEFT's `get_peft_model`, `add_adapter`, `merge_and_unload`).
  *
  * @module
  */
 
-import { manualSeed } from "../tensor/mod.ts";
-import { Module } from "../nn/mod.ts";
-import { _checkLoraOptions, type LoraInit, LoraLinear } from "./lora_linear.ts";
-import { _linearLayers, _selectTargets, type LoraTargets } from "./targets.ts";
-import { _wrapInfo } from "./_state.ts";
-import { _loraLayers, _shiftLayers } from "./merge.ts";
+import { manualSeed, noGrad, type Tensor } from "../tensor/mod.ts";
+import { Embedding, type Module } from "../nn/mod.ts";
+import { _isDecompositionInit, type LoraAdapterOptions } from "./adapter.ts";
+import { _checkAdapterName, DEFAULT_ADAPTER, LoraLayer } from "./lora_layer.ts";
+import { LoraLinear } from "./lora_linear.ts";
+import { LoraEmbedding } from "./lora_embedding.ts";
+import { ModulesToSaveWrapper } from "./modules_to_save.ts";
+import { _adaptableLayers, _selectTargets, type LoraTargets } from "./targets.ts";
+import { type _WrapInfo, _wrapInfo } from "./_state.ts";
+import { _applyActive, _checkModel, _loraLayers, _wrappers } from "./_parts.ts";
+import { _rewrite } from "./merge.ts";
+import {
+  _checkWrapOptions,
+  _layerSize,
+  _recordOf,
+  type AdapterOptions,
+  type WrapOptions,
+} from "./options.ts";
+import { _decompose } from "./init_decomposition.ts";
 
-/**
- * Options of {@link wrap}.
- *
- * @example
- * ```ts
- * import { lora, nn } from "../mod.ts";
- * const opts: lora.WrapOptions = { dropout: 0.1, init: "gaussian", rsLora: true, seed: 0 };
- * lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2, opts);
- * ```
- */
-export interface WrapOptions {
-  /** Dropout probability on each adapter's input (default 0). */
-  dropout?: number;
-  /** `"kaiming"` (default, PEFT's) or `"gaussian"` (PEFT's N(0, 1/r²)). */
-  init?: LoraInit;
-  /** Rank-stabilised scaling alpha / √rank (default false). */
-  rsLora?: boolean;
-  /** Reseeds the library RNG (as `manualSeed(seed)`) before drawing `loraA`. */
-  seed?: number;
-}
+export type { AdapterOptions, WrapOptions };
 
-function _checkModel(who: string, model: unknown): asserts model is Module {
-  if (!(model instanceof Module)) {
-    throw new TypeError(`${who}: model must be an nn.Module, got ${model}`);
+/** Layers a new adapter `name` may go on: plain adaptable layers and LoRA layers without it. */
+export function _candidates(model: Module, name: string): Map<string, Module> {
+  const plain = _adaptableLayers(model);
+  const out = new Map<string, Module>();
+  for (const [n, m] of model.namedModules()) {
+    if (plain.has(n) || (m instanceof LoraLayer && m.adapter(name) === undefined)) out.set(n, m);
   }
+  return out;
 }
 
 /**
- * Adds LoRA adapters to `model` in place: freezes every parameter of the
- * model, then replaces each selected `nn.Linear` by a {@link LoraLinear}
- * whose `loraA` and `loraB` are the only trainable parameters.
+ * The modules `modules_to_save` names (PEFT's `_set_trainable`: a module
+ * whose dotted name ends with an entry), outside LoRA layers and wrappers.
+ */
+export function _saveTargets(
+  model: Module,
+  entries: readonly string[] | null | undefined,
+  name: string,
+  adapted: readonly string[],
+  strict: boolean,
+  who: string,
+): [string, Module][] {
+  if (!entries || entries.length === 0) return [];
+  const inside = new Set<Module>();
+  for (const m of model.namedModules().values()) {
+    if (m instanceof LoraLayer || m instanceof ModulesToSaveWrapper) {
+      for (const sub of m.namedModules().values()) if (sub !== m) inside.add(sub);
+    }
+  }
+  const picked: [string, Module][] = [];
+  for (const [key, m] of model.namedModules()) {
+    if (key === "" || inside.has(m) || !entries.some((e) => key.endsWith(e))) continue;
+    if (m instanceof LoraLayer || adapted.includes(key)) {
+      throw new TypeError(
+        `${who}: modules_to_save "${key}" is a LoRA layer; it cannot also be copied`,
+      );
+    }
+    const own = m instanceof ModulesToSaveWrapper ? m.originalModule : m;
+    if ([...own.namedModules().values()].some((s) => s instanceof LoraLayer)) {
+      throw new TypeError(
+        `${who}: modules_to_save "${key}" holds LoRA layers; it cannot be copied`,
+      );
+    }
+    if (m instanceof ModulesToSaveWrapper && m.copy(name) !== undefined) continue;
+    picked.push([key, m]);
+  }
+  const nested = picked.find(([a]) => picked.some(([b]) => b !== a && a.startsWith(b + ".")));
+  if (nested) throw new TypeError(`${who}: modules_to_save "${nested[0]}" lies inside another one`);
+  if (strict) {
+    const names = [...model.namedModules().keys()].filter((k) => k !== "");
+    for (const e of entries) {
+      if (!names.some((k) => k.endsWith(e))) {
+        throw new Error(`${who}: modules_to_save entry "${e}" matches no module of the model`);
+      }
+    }
+  }
+  return picked;
+}
+
+/** How `_inject` treats modules_to_save entries that match nothing. */
+export interface _InjectOptions {
+  /** Throw for an entry that matches no module (wrap); a loaded config may name absent heads. */
+  strictModulesToSave: boolean;
+  /** Make the adapter active even when others are (default: only the first adapter is). */
+  activate?: boolean;
+}
+
+/**
+ * Adds adapter `name` (or extends it to more layers) with every check made
+ * before anything changes. Shared by `wrap`, `addAdapter`, `load` and
+ * `addWeightedAdapter`.
+ *
+ * @returns The names of the layers it went on.
+ */
+export function _inject(
+  model: Module,
+  who: string,
+  name: string,
+  o: AdapterOptions,
+  io: _InjectOptions = { strictModulesToSave: true },
+): string[] {
+  _checkModel(who, model);
+  _checkAdapterName(who, name);
+  _checkWrapOptions(who, o);
+  const info = _wrapInfo.get(model);
+  const record = info?.adapters.get(name);
+  if (
+    record && (record.useDora !== (o.useDora ?? false) || record.rsLora !== (o.rsLora ?? false))
+  ) {
+    throw new TypeError(
+      `${who}: adapter "${name}" exists with useDora ${record.useDora} and rsLora ${record.rsLora}; more layers must match`,
+    );
+  }
+  const candidates = _candidates(model, name);
+  const picked = _selectTargets(o, candidates, who);
+  const saves = _saveTargets(model, o.modulesToSave, name, picked, io.strictModulesToSave, who);
+  const init = o.init ?? "kaiming";
+  if (_isDecompositionInit(init)) {
+    const emb = picked.find((n) => candidates.get(n) instanceof Embedding);
+    if (emb) {
+      throw new TypeError(`${who}: init "${init}" needs Linear layers; "${emb}" is an Embedding`);
+    }
+    _decompose.check(who, init);
+  }
+  // Everything is checked: from here on nothing throws for the input's sake.
+  const state = info ?? _newInfo(model);
+  const adapterTensors = new Set<Tensor>();
+  for (const [, l] of _loraLayers(model)) {
+    for (const n of l.adapterNames) for (const t of l.adapter(n)!.tensors) adapterTensors.add(t);
+  }
+  for (const [, w] of _wrappers(model)) {
+    for (const n of w.adapterNames) for (const t of w.copy(n)!.parameters()) adapterTensors.add(t);
+  }
+  for (const p of model.parameters()) if (!adapterTensors.has(p)) p.requiresGrad = false;
+  if (o.seed !== undefined) manualSeed(o.seed);
+  for (const n of picked) {
+    const m = candidates.get(n)!;
+    const decomposed = _isDecompositionInit(init);
+    const opts: LoraAdapterOptions = {
+      ..._layerSize(n, o),
+      dropout: o.dropout,
+      init: decomposed ? "kaiming" : init, // drawn, then replaced from W's decomposition
+      rsLora: o.rsLora,
+      useDora: o.useDora,
+    };
+    let layer: LoraLayer;
+    if (m instanceof LoraLayer) {
+      m._addAdapter(name, opts);
+      layer = m;
+    } else {
+      layer = m instanceof Embedding
+        ? new LoraEmbedding(m, opts, name)
+        : new LoraLinear(m as ConstructorParameters<typeof LoraLinear>[0], opts, name);
+      model.setModule(n, layer);
+    }
+    if (decomposed) _decompose.apply(layer as LoraLinear, name, init);
+  }
+  for (const [n, m] of saves) {
+    if (m instanceof ModulesToSaveWrapper) m._add(name);
+    else {
+      const w = new ModulesToSaveWrapper(m);
+      w._add(name);
+      model.setModule(n, w);
+    }
+  }
+  if (record) record.targets.push(...(_recordOf(o).targets));
+  else state.adapters.set(name, _recordOf(o));
+  if (state.active.length === 0 || io.activate) state.active = [name];
+  _applyActive(model, state.active);
+  return picked;
+}
+
+function _newInfo(model: Module): _WrapInfo {
+  const flags = new Map(model.parameters().map((p) => [p, p.requiresGrad]));
+  const info: _WrapInfo = { adapters: new Map(), active: [], flags };
+  _wrapInfo.set(model, info);
+  return info;
+}
+
+/**
+ * Adds LoRA adapters to `model` in place (PEFT's `get_peft_model`): freezes
+ * every parameter of the model, then replaces each selected `nn.Linear`
+ * (or `nn.Conv1D`) by a {@link LoraLinear} and each selected
+ * `nn.Embedding` by a {@link LoraEmbedding}, whose adapters are the only
+ * trainable parameters (with `modulesToSave`, also those modules' copies).
+ *
+ * The first adapter of a model is active. Wrapping again with the same
+ * `adapterName` puts that adapter on more layers; with a new name it adds
+ * an inactive adapter, as {@link addAdapter}.
  *
  * @param model The model (changed in place).
  * @param targets Names (a layer matches when its dotted name equals an entry
@@ -49,12 +203,14 @@ function _checkModel(who: string, model: unknown): asserts model is Module {
  *   match of the dotted name) or `"all-linear"` (every Linear but `lm_head`).
  * @param rank The rank r (a positive integer).
  * @param alpha Scaling numerator: scaling = alpha / r (alpha / √r with rsLora).
- * @param opts `{ dropout?, init?, rsLora?, seed? }`.
+ * @param opts {@link WrapOptions}: `{ adapterName?, dropout?, init?, rsLora?,
+ *   useDora?, seed?, modulesToSave?, excludeModules?, layersToTransform?,
+ *   layersPattern?, rankPattern?, alphaPattern? }`.
  * @returns `model`.
  * @throws {TypeError} For a wrong kind of argument.
  * @throws {RangeError} For a bad rank, alpha, dropout or an empty target list.
- * @throws {Error} When a target matches no Linear layer (the message lists
- *   the Linear layers); nothing is changed then.
+ * @throws {Error} When a target matches no layer (the message lists the
+ *   layers that can be adapted); nothing is changed then.
  * @example
  * ```ts
  * import { lora, nn, type Tensor } from "../mod.ts";
@@ -75,60 +231,50 @@ export function wrap<M extends Module>(
   alpha: number,
   opts: WrapOptions = {},
 ): M {
-  _checkModel("lora.wrap", model);
-  _checkLoraOptions("lora.wrap", { rank, alpha, ...opts });
-  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
-    throw new TypeError(`lora.wrap: seed must be an integer, got ${opts.seed}`);
-  }
-  const names = _selectTargets(model, targets);
-  if (opts.seed !== undefined) manualSeed(opts.seed);
-  _wrapNames(model, names, () => rank, () => alpha, opts);
-  _wrapInfo.get(model)!.targets.push(Array.isArray(targets) ? [...targets] : targets);
+  const { adapterName = DEFAULT_ADAPTER, ...rest } = opts ?? {};
+  _inject(model, "lora.wrap", adapterName, { ...rest, targets, rank, alpha });
   return model;
 }
 
 /**
- * Freezes the model's non-adapter parameters and wraps the named Linear
- * layers (the names must be valid). Shared by `wrap` and `load`.
+ * Adds another adapter, `name`, to a model (PEFT's `add_adapter`). It is not
+ * active (and so not trainable) until {@link setAdapter} selects it, unless
+ * it is the model's first adapter. It may go on other layers than the
+ * adapters before it.
  *
- * @param model The model.
- * @param names Dotted names of Linear layers.
- * @param rankOf Rank for a name.
- * @param alphaOf alpha for a name.
- * @param opts dropout, init, rsLora.
+ * @param model The model (changed in place).
+ * @param name The new adapter's name (letters, digits, `_`, `-`).
+ * @param opts {@link AdapterOptions}: `{ targets, rank, alpha, ...WrapOptions }`.
+ * @returns `model`.
+ * @throws {Error} When `name` exists already, or a target matches no layer.
+ * @throws {TypeError} For a wrong kind of argument.
+ * @throws {RangeError} For a bad rank, alpha or dropout.
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const net = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
+ * lora.addAdapter(net, "task2", { targets: ["0"], rank: 4, alpha: 4 });
+ * console.log(lora.adapterNames(net), lora.activeAdapters(net)); // ["default", "task2"] ["default"]
+ * ```
  */
-export function _wrapNames(
-  model: Module,
-  names: readonly string[],
-  rankOf: (name: string) => number,
-  alphaOf: (name: string) => number,
-  opts: WrapOptions,
-): void {
-  let info = _wrapInfo.get(model);
-  if (info === undefined) {
-    const flags = new Map(model.parameters().map((p) => [p, p.requiresGrad]));
-    info = { targets: [], flags, init: opts.init ?? "kaiming" };
-    _wrapInfo.set(model, info);
+export function addAdapter<M extends Module>(model: M, name: string, opts: AdapterOptions): M {
+  _checkModel("lora.addAdapter", model);
+  _checkAdapterName("lora.addAdapter", name);
+  if (_wrapInfo.get(model)?.adapters.has(name)) {
+    throw new Error(`lora.addAdapter: the model has an adapter named "${name}" already`);
   }
-  info.init = opts.init ?? "kaiming";
-  const adapters = new Set(_loraLayers(model).flatMap(([, l]) => [l.loraA, l.loraB]));
-  for (const p of model.parameters()) if (!adapters.has(p)) p.requiresGrad = false;
-  const linears = _linearLayers(model);
-  for (const name of names) {
-    const layer = new LoraLinear(linears.get(name)!, {
-      rank: rankOf(name),
-      alpha: alphaOf(name),
-      dropout: opts.dropout,
-      init: opts.init,
-      rsLora: opts.rsLora,
-    });
-    model.setModule(name, layer);
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`lora.addAdapter: opts must be { targets, rank, alpha, ... }, got ${opts}`);
   }
+  _inject(model, "lora.addAdapter", name, opts);
+  return model;
 }
 
 /**
- * Merges every adapter into its base weight, then puts the plain
- * `nn.Linear` layers back; the adapters' tensors are disposed and each
+ * Merges the active adapters into the base weights (PEFT's
+ * `merge_and_unload`), then puts the plain layers back: LoRA layers become
+ * their `base`, modules-to-save become the original module holding the
+ * active adapter's copy. Every adapter tensor is disposed and each
  * parameter's `requiresGrad` is restored to what it was before `wrap`.
  *
  * @param model A wrapped model (changed in place).
@@ -148,13 +294,33 @@ export function unwrap<M extends Module>(model: M): M {
   _checkModel("lora.unwrap", model);
   const layers = _loraLayers(model);
   if (layers.length === 0) throw new Error("lora.unwrap: the model has no LoRA layers");
-  _shiftLayers("lora.unwrap", layers.filter(([, l]) => !l.merged), 1);
+  const info = _wrapInfo.get(model);
+  const active = info?.active ?? [];
+  const plan = layers
+    .map(([n, l]) =>
+      [n, l, active.filter((a) => l.adapter(a) && !l.mergedAdapters.includes(a))] as [
+        string,
+        LoraLayer,
+        string[],
+      ]
+    )
+    .filter(([, l, names]) => names.length > 0 && l.enabled);
+  if (plan.length > 0) _rewrite("lora.unwrap", plan, false);
   for (const [name, layer] of layers) {
     model.setModule(name, layer.base);
-    layer.loraA.dispose();
-    layer.loraB.dispose();
+    for (const a of layer.adapterNames) layer._removeAdapter(a);
   }
-  const info = _wrapInfo.get(model);
+  for (const [name, w] of _wrappers(model)) {
+    const chosen = w.activeAdapter;
+    if (chosen !== null) {
+      const copy = w.copy(chosen)! as unknown as Record<string, Tensor>;
+      noGrad(() => {
+        for (const [path, p] of w.originalModule.namedParameters()) p.assign(copy[path]);
+      });
+    }
+    for (const a of w.adapterNames) w._remove(a);
+    model.setModule(name, w.originalModule);
+  }
   if (info !== undefined) {
     for (const p of model.parameters()) {
       const was = info.flags.get(p);
