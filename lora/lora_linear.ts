@@ -7,7 +7,7 @@
  * @module
  */
 
-import { loraLinear, type Tensor } from "../tensor/mod.ts";
+import { full, linear, loraLinear, type Tensor } from "../tensor/mod.ts";
 import { Conv1D, Dropout, Identity, Linear } from "../nn/mod.ts";
 import { _linearAnyDims } from "../nn/linear.ts";
 import { _checkFloat, _checkLastDim } from "../nn/checks.ts";
@@ -149,8 +149,14 @@ export class LoraLinear extends LoraLayer {
     if (!a.useDora) return loraLinear(x, w, b ?? null, a.loraA, a.loraB, a.scaling);
     const norm = _doraWeightNorm(w, a.loraA, a.loraB, a.scaling);
     const factor = a.loraMagnitude!.div(norm);
-    const y = loraLinear(x, w, null, a.loraA, a.loraB, a.scaling).mul(factor);
-    return b ? y.add(b) : y;
+    const pre = loraLinear(x, w, null, a.loraA, a.loraB, a.scaling);
+    const rows = pre.size / pre.shape[pre.ndim - 1];
+    const pre2 = pre.reshape([rows, -1]);
+    // The per-column factor and bias as [rows, out] from rank-1 products
+    // (1·vᵀ), so the scaling and its gradient are dense elementwise ops.
+    let y = pre2.mul(_rowBroadcast(factor, rows));
+    if (b) y = y.add(_rowBroadcast(b, rows));
+    return y.reshape(pre.shape);
   }
 
   /**
@@ -170,6 +176,12 @@ export class LoraLinear extends LoraLayer {
     const scaled = factor.sub(1).mul(baseResult);
     return result.add(scaled).add(factor.mul(lora).mul(a.scaling));
   }
+}
+
+/** `v` [n] repeated as `rows` rows, [rows, n], as the rank-1 product 1·vᵀ (gradients flow to v). */
+function _rowBroadcast(v: Tensor, rows: number): Tensor {
+  const ones = full([rows, 1], 1, { backend: v.backend });
+  return linear(ones, v.reshape([-1, 1]));
 }
 
 /** Whether an adapter's dropout acts now (a Dropout in training mode). */
