@@ -12,6 +12,9 @@
  *    the pretrained one again, and merging the adapters into the weights
  *    changes the outputs by float rounding only.
  * 4. Save the adapter as a PEFT directory, with a plot of the loss curve.
+ * 5. With `--adapters 2`: train a second adapter for task C on the same
+ *    frozen base, serve B and C (and the base) from one batch with
+ *    `lora.routed`, and mix the two adapters with `lora.addWeightedAdapter`.
  *
  * Run `deno task demo` (or `deno run -A train_demo.ts --help`).
  *
@@ -21,7 +24,8 @@
 import { lora, manualSeed, nn, setBackend } from "./mod.ts";
 import { HELP, parseDemoArgs, UsageError } from "./demo/cli.ts";
 import { type ModelConfig, TinyTransformer } from "./demo/model.ts";
-import { randomStrings, Rng, SORT_ASC, SORT_DESC, VOCAB_SIZE } from "./demo/tasks.ts";
+import { randomStrings, Rng, SORT_ASC, SORT_DESC, SORT_ROTATE, VOCAB_SIZE } from "./demo/tasks.ts";
+import { secondAdapter, type SecondAdapterResult } from "./demo/adapters.ts";
 import { accuracy, logits, maxAbsDiff, predict, train } from "./demo/train.ts";
 import { formatSeconds, lossCurveSvg, sparkline } from "./demo/report.ts";
 import { count, loraArithmetic, pct, samplesTable } from "./demo/summary.ts";
@@ -55,6 +59,10 @@ interface RunResult {
   stepsPerSecond: number;
   seconds: number;
   adapterDir: string;
+  /** Task C accuracy of the second adapter (`--adapters 2` only). */
+  secondTaskAccuracy?: number;
+  /** Whether each routed row equals its adapter's own output (`--adapters 2` only). */
+  routedBatchMatches?: boolean;
 }
 
 /** Last name parts of the model's Linear layers (`q_proj`, `lm_head`, …). */
@@ -116,6 +124,11 @@ async function main(args: string[]): Promise<number> {
   console.log(
     `Task B (LoRA only):   ${SORT_DESC.description}, e.g. ${ex} → ${SORT_DESC.apply(ex)}`,
   );
+  if (opts.adapters === 2) {
+    console.log(
+      `Task C (2nd adapter): ${SORT_ROTATE.description}, e.g. ${ex} → ${SORT_ROTATE.apply(ex)}`,
+    );
+  }
   console.log(`Accuracy: exact match of whole strings on ${test.length} held-out inputs.\n`);
 
   // 1. Pretrain every weight on task A.
@@ -157,6 +170,21 @@ async function main(args: string[]): Promise<number> {
     baseTaskAccuracyAdapterOff = await accuracy(model, SORT_ASC, test);
   }
 
+  // (--adapters 2) A second adapter for task C, routing and mixing.
+  let second: SecondAdapterResult | undefined;
+  if (opts.adapters === 2) {
+    console.log("");
+    second = await secondAdapter(model, { a: SORT_ASC, b: SORT_DESC, c: SORT_ROTATE }, test, {
+      ...phase,
+      targets: opts.targets,
+      rank: opts.rank,
+      alpha: opts.alpha,
+      seed: opts.seed,
+      steps: opts.steps,
+      lr: FINETUNE_LR,
+    });
+  }
+
   // 3. Save the adapter, then check that merging it changes nothing.
   await lora.save(model, opts.out);
   const probe = test.slice(0, 128);
@@ -171,6 +199,9 @@ async function main(args: string[]): Promise<number> {
     lossCurveSvg([
       { label: `pretrain: ${SORT_ASC.name}`, values: pre.losses, color: "#1f77b4" },
       { label: `LoRA: ${SORT_DESC.name}`, values: ft.losses, color: "#d62728" },
+      ...(second
+        ? [{ label: `LoRA #2: ${SORT_ROTATE.name}`, values: second.run.losses, color: "#2ca02c" }]
+        : []),
     ], "Tiny transformer: pretraining, then LoRA fine-tuning"),
   );
 
@@ -192,10 +223,14 @@ Results
   } steps/s; total ${formatSeconds(seconds)}
   adapter saved to ${opts.out}/ (adapter_model.safetensors, adapter_config.json)
   loss curve: ${svgPath}
-  loss ${sparkline([pre.losses, ft.losses])}
+  loss ${sparkline([pre.losses, ft.losses, ...(second ? [second.run.losses] : [])])}
 
 Samples (task B)`);
   for (const line of samplesTable(SORT_DESC, samples, before, after)) console.log(line);
+  if (second) {
+    console.log("");
+    for (const line of second.lines) console.log(line);
+  }
 
   if (opts.json) {
     const result: RunResult = {
@@ -211,6 +246,10 @@ Samples (task B)`);
       seconds,
       adapterDir: opts.out,
     };
+    if (second) {
+      result.secondTaskAccuracy = second.accuracy;
+      result.routedBatchMatches = second.routedBatchMatches;
+    }
     console.log(JSON.stringify(result));
   }
   return 0;
