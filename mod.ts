@@ -1,6 +1,7 @@
 /**
  * A from-scratch tensor library for Deno: tensors with reverse-mode autograd
- * on pluggable backends (CPU, WebGPU), `nn`, `optim` and LoRA fine-tuning.
+ * on pluggable backends (CPU, WebGPU), `nn`, `optim`, `linalg` and LoRA
+ * fine-tuning.
  *
  * @example
  * ```ts
@@ -33,4 +34,5 @@ export type {
 export * as nn from "./nn/mod.ts";
 export * as optim from "./optim/mod.ts";
 export * as lora from "./lora/mod.ts";
+export * as linalg from "./linalg/mod.ts";
 export * as models from "./models/mod.ts";

@@ -21,65 +21,14 @@
  * @module
  */
 
-import { lora, manualSeed, nn, setBackend } from "./mod.ts";
 import { HELP, parseDemoArgs, UsageError } from "./demo/cli.ts";
-import { type ModelConfig, TinyTransformer } from "./demo/model.ts";
-import { randomStrings, Rng, SORT_ASC, SORT_DESC, SORT_ROTATE, VOCAB_SIZE } from "./demo/tasks.ts";
-import { secondAdapter, type SecondAdapterResult } from "./demo/adapters.ts";
-import { accuracy, logits, maxAbsDiff, predict, train } from "./demo/train.ts";
+import { runDemo } from "./demo/run.ts";
+import { SORT_ASC, SORT_DESC, SORT_ROTATE } from "./demo/tasks.ts";
 import { formatSeconds, lossCurveSvg, sparkline } from "./demo/report.ts";
-import { count, loraArithmetic, pct, samplesTable } from "./demo/summary.ts";
-
-/** Length of every input and output string. */
-const SEQ_LEN = 8;
-/** The model: one block, small enough for a fast CPU run. */
-const MODEL: ModelConfig = {
-  vocabSize: VOCAB_SIZE,
-  maxLen: SEQ_LEN,
-  dModel: 64,
-  nHeads: 4,
-  nLayers: 1,
-  dMlp: 256,
-};
-const BATCH_SIZE = 32;
-const PRETRAIN_LR = 3e-3;
-/** Adapters start at zero and are few: a higher rate suits them. */
-const FINETUNE_LR = 2e-2;
-
-/** The figures of a run, printed as the last line with `--json`. */
-interface RunResult {
-  backend: string;
-  baseTaskAccuracy: number;
-  newTaskAccuracyBefore: number;
-  newTaskAccuracyAfter: number;
-  baseTaskAccuracyAdapterOff: number;
-  trainableParams: number;
-  totalParams: number;
-  mergeMaxAbsDiff: number;
-  stepsPerSecond: number;
-  seconds: number;
-  adapterDir: string;
-  /** Task C accuracy of the second adapter (`--adapters 2` only). */
-  secondTaskAccuracy?: number;
-  /** Whether each routed row equals its adapter's own output (`--adapters 2` only). */
-  routedBatchMatches?: boolean;
-}
-
-/** Last name parts of the model's Linear layers (`q_proj`, `lm_head`, …). */
-function linearNames(model: TinyTransformer): string[] {
-  const names = [...model.namedModules()].filter(([, m]) => m instanceof nn.Linear);
-  return [...new Set(names.map(([n]) => n.split(".").pop()!))];
-}
-
-/** Targets that match no Linear layer (PEFT's rule: equal, or ends with "." + target). */
-function unmatchedTargets(model: TinyTransformer, targets: readonly string[]): string[] {
-  const names = [...model.namedModules()].filter(([, m]) => m instanceof nn.Linear)
-    .map(([n]) => n);
-  return targets.filter((t) => !names.some((n) => n === t || n.endsWith(`.${t}`)));
-}
+import { count, pct, samplesTable } from "./demo/summary.ts";
+import { lora, setBackend } from "./mod.ts";
 
 async function main(args: string[]): Promise<number> {
-  const started = performance.now();
   let opts;
   try {
     opts = parseDemoArgs(args);
@@ -98,160 +47,71 @@ async function main(args: string[]): Promise<number> {
     console.error(`train_demo: ${(e as Error).message}`);
     return 1;
   }
-  manualSeed(opts.seed);
-  const model = new TinyTransformer(MODEL);
-  const missing = unmatchedTargets(model, opts.targets);
-  if (missing.length > 0) {
-    console.error(
-      `train_demo: --targets ${missing.join(",")} match no Linear layer ` +
-        `(the model has ${linearNames(model).join(", ")})\n\n${HELP}`,
-    );
-    return 2;
-  }
-
-  const rng = new Rng(opts.seed);
-  const test = randomStrings(new Rng(opts.seed + 7919), opts.quick ? 64 : 512, SEQ_LEN);
-  const samples = test.slice(0, 5);
-  const { trainable: base } = lora.parameterCount(model);
-  console.log(
-    `Model: ${MODEL.nLayers} transformer block${
-      MODEL.nLayers > 1 ? "s" : ""
-    }, d_model ${MODEL.dModel}, ${MODEL.nHeads} heads, ` +
-      `MLP ${MODEL.dMlp}, ${count(base)} parameters; backend ${opts.backend}, seed ${opts.seed}`,
-  );
-  const ex = samples[0];
-  console.log(`Task A (pretraining): ${SORT_ASC.description}, e.g. ${ex} → ${SORT_ASC.apply(ex)}`);
-  console.log(
-    `Task B (LoRA only):   ${SORT_DESC.description}, e.g. ${ex} → ${SORT_DESC.apply(ex)}`,
-  );
-  if (opts.adapters === 2) {
-    console.log(
-      `Task C (2nd adapter): ${SORT_ROTATE.description}, e.g. ${ex} → ${SORT_ROTATE.apply(ex)}`,
-    );
-  }
-  console.log(`Accuracy: exact match of whole strings on ${test.length} held-out inputs.\n`);
-
-  // 1. Pretrain every weight on task A.
-  const phase = { batchSize: BATCH_SIZE, seqLen: SEQ_LEN, rng };
-  const pre = await train(model, {
-    ...phase,
-    params: model.parameters(),
-    task: SORT_ASC,
-    steps: opts.pretrainSteps,
-    lr: PRETRAIN_LR,
-    label: "pretrain",
-  });
-  const baseTaskAccuracy = await accuracy(model, SORT_ASC, test);
-  const newTaskAccuracyBefore = await accuracy(model, SORT_DESC, test);
-  const before = await predict(model, samples);
-  console.log(
-    `Base model: task A ${pct(baseTaskAccuracy)}, task B ${pct(newTaskAccuracyBefore)} ` +
-      `(${pre.stepsPerSecond.toFixed(1)} steps/s)\n`,
-  );
-
-  // 2. Freeze the base, add adapters, train only them on task B.
-  lora.wrap(model, opts.targets, opts.rank, opts.alpha, { seed: opts.seed });
-  const { trainable, total } = lora.parameterCount(model);
-  console.log(`LoRA r=${opts.rank}, alpha=${opts.alpha} (scaling ${opts.alpha / opts.rank}):`);
-  for (const line of loraArithmetic(model)) console.log(line);
-  const ft = await train(model, {
-    ...phase,
-    params: model.parameters().filter((p) => p.requiresGrad),
-    task: SORT_DESC,
-    steps: opts.steps,
-    lr: FINETUNE_LR,
-    label: "LoRA    ",
-  });
-  const newTaskAccuracyAfter = await accuracy(model, SORT_DESC, test);
-  const after = await predict(model, samples);
-  let baseTaskAccuracyAdapterOff;
-  {
-    using _ = lora.disabled(model);
-    baseTaskAccuracyAdapterOff = await accuracy(model, SORT_ASC, test);
-  }
-
-  // (--adapters 2) A second adapter for task C, routing and mixing.
-  let second: SecondAdapterResult | undefined;
-  if (opts.adapters === 2) {
-    console.log("");
-    second = await secondAdapter(model, { a: SORT_ASC, b: SORT_DESC, c: SORT_ROTATE }, test, {
-      ...phase,
-      targets: opts.targets,
-      rank: opts.rank,
-      alpha: opts.alpha,
-      seed: opts.seed,
-      steps: opts.steps,
-      lr: FINETUNE_LR,
+  let run;
+  try {
+    run = await runDemo(opts, {
+      progress: true,
+      save: async (model) => {
+        await lora.save(model, opts.out);
+        return opts.out;
+      },
     });
+  } catch (e) {
+    if (e instanceof RangeError && /match no Linear layer/.test(e.message)) {
+      console.error(`train_demo: --${e.message}\n\n${HELP}`);
+      return 2;
+    }
+    throw e;
   }
-
-  // 3. Save the adapter, then check that merging it changes nothing.
-  await lora.save(model, opts.out);
-  const probe = test.slice(0, 128);
-  const unmerged = await logits(model, probe);
-  lora.merge(model);
-  const mergeMaxAbsDiff = maxAbsDiff(unmerged, await logits(model, probe));
-  lora.unmerge(model);
-
+  const r = run.result;
   const svgPath = `${opts.out.replace(/\/+$/, "")}/loss_curve.svg`;
   await Deno.writeTextFile(
     svgPath,
     lossCurveSvg([
-      { label: `pretrain: ${SORT_ASC.name}`, values: pre.losses, color: "#1f77b4" },
-      { label: `LoRA: ${SORT_DESC.name}`, values: ft.losses, color: "#d62728" },
-      ...(second
-        ? [{ label: `LoRA #2: ${SORT_ROTATE.name}`, values: second.run.losses, color: "#2ca02c" }]
+      { label: `pretrain: ${SORT_ASC.name}`, values: run.losses.pretrain, color: "#1f77b4" },
+      { label: `LoRA: ${SORT_DESC.name}`, values: run.losses.lora, color: "#d62728" },
+      ...(run.second
+        ? [{
+          label: `LoRA #2: ${SORT_ROTATE.name}`,
+          values: run.second.run.losses,
+          color: "#2ca02c",
+        }]
         : []),
     ], "Tiny transformer: pretraining, then LoRA fine-tuning"),
   );
-
-  const seconds = (performance.now() - started) / 1000;
   console.log(`
 Results
-  task A (${SORT_ASC.name}), base model:        ${pct(baseTaskAccuracy)}
-  task B (${SORT_DESC.name}), before LoRA:  ${pct(newTaskAccuracyBefore)}
-  task B (${SORT_DESC.name}), after LoRA:   ${pct(newTaskAccuracyAfter)}
-  task A with adapters off:          ${pct(baseTaskAccuracyAdapterOff)}${
-    baseTaskAccuracyAdapterOff === baseTaskAccuracy ? " (same as the base model)" : ""
+  task A (${SORT_ASC.name}), base model:        ${pct(r.baseTaskAccuracy)}
+  task B (${SORT_DESC.name}), before LoRA:  ${pct(r.newTaskAccuracyBefore)}
+  task B (${SORT_DESC.name}), after LoRA:   ${pct(r.newTaskAccuracyAfter)}
+  task A with adapters off:          ${pct(r.baseTaskAccuracyAdapterOff)}${
+    r.baseTaskAccuracyAdapterOff === r.baseTaskAccuracy ? " (same as the base model)" : ""
   }
-  trainable / total parameters:      ${count(trainable)} / ${count(total)} (${
-    pct(trainable / total)
+  trainable / total parameters:      ${count(r.trainableParams)} / ${count(r.totalParams)} (${
+    pct(r.trainableParams / r.totalParams)
   })
-  max |merged − unmerged| logit:     ${mergeMaxAbsDiff.toExponential(2)}
-  speed: pretraining ${pre.stepsPerSecond.toFixed(1)} steps/s, LoRA ${
-    ft.stepsPerSecond.toFixed(1)
-  } steps/s; total ${formatSeconds(seconds)}
+  max |merged − unmerged| logit:     ${r.mergeMaxAbsDiff.toExponential(2)}
+  speed: pretraining ${run.pretrainStepsPerSecond.toFixed(1)} steps/s, LoRA ${
+    r.stepsPerSecond.toFixed(1)
+  } steps/s; total ${formatSeconds(r.seconds)}
   adapter saved to ${opts.out}/ (adapter_model.safetensors, adapter_config.json)
   loss curve: ${svgPath}
-  loss ${sparkline([pre.losses, ft.losses, ...(second ? [second.run.losses] : [])])}
+  loss ${
+    sparkline([
+      run.losses.pretrain,
+      run.losses.lora,
+      ...(run.second ? [run.second.run.losses] : []),
+    ])
+  }
 
 Samples (task B)`);
-  for (const line of samplesTable(SORT_DESC, samples, before, after)) console.log(line);
-  if (second) {
+  const { inputs, before, after } = run.samples;
+  for (const line of samplesTable(SORT_DESC, inputs, before, after)) console.log(line);
+  if (run.second) {
     console.log("");
-    for (const line of second.lines) console.log(line);
+    for (const line of run.second.lines) console.log(line);
   }
-
-  if (opts.json) {
-    const result: RunResult = {
-      backend: opts.backend,
-      baseTaskAccuracy,
-      newTaskAccuracyBefore,
-      newTaskAccuracyAfter,
-      baseTaskAccuracyAdapterOff,
-      trainableParams: trainable,
-      totalParams: total,
-      mergeMaxAbsDiff,
-      stepsPerSecond: ft.stepsPerSecond,
-      seconds,
-      adapterDir: opts.out,
-    };
-    if (second) {
-      result.secondTaskAccuracy = second.accuracy;
-      result.routedBatchMatches = second.routedBatchMatches;
-    }
-    console.log(JSON.stringify(result));
-  }
+  if (opts.json) console.log(JSON.stringify(r));
   return 0;
 }
 

@@ -41,6 +41,10 @@ export interface SecondAdapterOptions {
   batchSize: number;
   seqLen: number;
   rng: Rng;
+  /** Terminal progress bars. */
+  progress?: boolean;
+  /** After each step. */
+  onStep?: (step: number, loss: number) => unknown;
 }
 
 /** Logits of `inputs` with `name` active (`"__base__"`: adapters off). */
@@ -91,6 +95,8 @@ export async function secondAdapter(
     seqLen: o.seqLen,
     rng: o.rng,
     label: "LoRA #2 ",
+    progress: o.progress,
+    onStep: o.onStep,
   });
   const acc = await accuracy(model, tasks.c, test);
 

@@ -34,18 +34,8 @@ export interface DemoOptions {
   help: boolean;
 }
 
-/** The projections adapted by default: every attention and MLP projection. */
-export const DEFAULT_TARGETS: readonly string[] = [
-  "q_proj",
-  "k_proj",
-  "v_proj",
-  "o_proj",
-  "up_proj",
-  "down_proj",
-];
-
-/** Step counts used by `--quick` unless set explicitly. */
-export const QUICK_STEPS = { pretrain: 30, finetune: 20 } as const;
+export { DEFAULT_TARGETS, QUICK_STEPS } from "./defaults.ts";
+import { DEFAULT_TARGETS, QUICK_STEPS } from "./defaults.ts";
 
 /** The text `--help` prints. */
 export const HELP = `Usage: deno run -A train_demo.ts [options]

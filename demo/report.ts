@@ -42,7 +42,7 @@ export class Progress {
    * @param total Number of steps.
    * @param tty Redraw in place (default: whether stdout is a terminal).
    */
-  constructor(label: string, total: number, tty: boolean = Deno.stdout.isTerminal()) {
+  constructor(label: string, total: number, tty: boolean = _isTerminal()) {
     this.#label = label;
     this.#total = total;
     this.#tty = tty;
@@ -85,13 +85,21 @@ export class Progress {
   }
 }
 
+// deno-lint-ignore no-explicit-any
+const _deno = (): any => (globalThis as any).Deno;
+
+/** Whether stdout is a terminal (never, outside Deno). */
+function _isTerminal(): boolean {
+  return _deno()?.stdout?.isTerminal?.() ?? false;
+}
+
 function _write(s: string): void {
-  Deno.stdout.writeSync(encoder.encode(s));
+  _deno().stdout.writeSync(encoder.encode(s));
 }
 
 function _columns(): number {
   try {
-    return Deno.consoleSize().columns;
+    return _deno().consoleSize().columns;
   } catch {
     return 100;
   }

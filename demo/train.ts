@@ -28,6 +28,10 @@ export interface TrainOptions {
   rng: Rng;
   /** Label of the progress line. */
   label: string;
+  /** Print a progress bar (default true; a page passes false). */
+  progress?: boolean;
+  /** Called after each step with its number (1-based) and loss; awaited. */
+  onStep?: (step: number, loss: number) => unknown;
 }
 
 /** What a training phase measured. */
@@ -64,7 +68,8 @@ export function learningRate(step: number, steps: number, peak: number): number 
  */
 export async function train(model: nn.Module, o: TrainOptions): Promise<TrainResult> {
   const opt = new optim.Adam(o.params, { lr: o.lr });
-  const bar = new Progress(o.label, o.steps);
+  const bar = o.progress === false ? null : new Progress(o.label, o.steps);
+  const start = performance.now();
   const losses: number[] = [];
   model.train();
   for (let step = 0; step < o.steps; step++) {
@@ -79,10 +84,11 @@ export async function train(model: nn.Module, o: TrainOptions): Promise<TrainRes
     });
     losses.push(await loss.item());
     loss.dispose();
-    bar.update(step + 1, losses[step]);
+    bar?.update(step + 1, losses[step]);
+    await o.onStep?.(step + 1, losses[step]);
   }
-  bar.done();
-  const seconds = bar.elapsed;
+  bar?.done();
+  const seconds = (performance.now() - start) / 1000;
   return { losses, seconds, stepsPerSecond: o.steps / seconds };
 }
 

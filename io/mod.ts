@@ -29,3 +29,10 @@ export {
   openBytes,
   readText,
 } from "./sources.ts";
+export {
+  describeSink,
+  type DirSink,
+  type WritableDirectoryHandleLike,
+  type WritableFileLike,
+  writeFileTo,
+} from "./sinks.ts";

@@ -1,13 +1,18 @@
 /**
- * The Deno adapter of `lora.save` / `lora.load`: reads and writes a PEFT
- * adapter directory (`adapter_model.safetensors`, `adapter_config.json`).
- * The layout logic lives in `peft_format.ts`; only this file touches disk.
+ * `lora.save` / `lora.load`: reads and writes PEFT adapter directories
+ * (`adapter_model.safetensors`, `adapter_config.json`, one directory per
+ * adapter as PEFT's `save_pretrained`) at a path under Deno, or through a
+ * directory handle, a map of files or fetched URLs in a browser (see
+ * `io/sources.ts` and `io/sinks.ts`). The layout logic lives in
+ * `peft_format.ts` and `load_adapter.ts`; only this file does I/O.
  *
  * @module
  */
 
 import type { Module } from "../nn/mod.ts";
-import { readSafetensorsFile, writeSafetensorsFile } from "../io/files.ts";
+import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.ts";
+import { type DirSource, fileIn, openBytes } from "../io/sources.ts";
+import { describeSink, type DirSink, writeFileTo } from "../io/sinks.ts";
 import { _adapterContents } from "./peft_format.ts";
 import { _applyAdapter } from "./load_adapter.ts";
 import { _checkAdapterName, DEFAULT_ADAPTER } from "./lora_layer.ts";
@@ -35,11 +40,6 @@ export const ADAPTER_WEIGHTS = "adapter_model.safetensors";
  * ```
  */
 export const ADAPTER_CONFIG = "adapter_config.json";
-
-function _join(dir: string | URL, file: string): string | URL {
-  if (dir instanceof URL) return new URL(file, dir.href.endsWith("/") ? dir : `${dir.href}/`);
-  return dir.endsWith("/") ? `${dir}${file}` : `${dir}/${file}`;
-}
 
 /**
  * Options of {@link save}.
@@ -69,11 +69,12 @@ export interface LoadOptions {
   adapterName?: string;
 }
 
-async function _writeOne(model: Module, name: string, dir: string | URL): Promise<void> {
+/** Writes one adapter's two files under `prefix` ("" or "<name>/") in `dir`. */
+async function _writeOne(model: Module, name: string, dir: DirSink, prefix: string): Promise<void> {
   const { tensors, config } = await _adapterContents(model, name);
-  await Deno.mkdir(dir, { recursive: true });
-  await writeSafetensorsFile(_join(dir, ADAPTER_WEIGHTS), tensors, { format: "pt" });
-  await Deno.writeTextFile(_join(dir, ADAPTER_CONFIG), JSON.stringify(config, null, 2) + "\n");
+  await writeFileTo(dir, prefix + ADAPTER_WEIGHTS, encodeSafetensors(tensors, { format: "pt" }));
+  const text = JSON.stringify(config, null, 2) + "\n";
+  await writeFileTo(dir, prefix + ADAPTER_CONFIG, new TextEncoder().encode(text));
 }
 
 /**
@@ -86,7 +87,9 @@ async function _writeOne(model: Module, name: string, dir: string | URL): Promis
  * `adapter_config.json`. Directories are created when missing.
  *
  * @param model A wrapped model.
- * @param dir The directory.
+ * @param dir The directory: a path under Deno; a writable directory handle
+ *   or a `Map` that collects name → bytes (`<name>/…` for other adapters)
+ *   in a browser.
  * @param opts `{ adapters? }`: which adapters (default: all).
  * @returns A promise that resolves once every file is written.
  * @throws {Error} When the model has no LoRA layers, an adapter is unknown (or a file error).
@@ -100,7 +103,7 @@ async function _writeOne(model: Module, name: string, dir: string | URL): Promis
  */
 export async function save(
   model: Module,
-  dir: string | URL,
+  dir: DirSink,
   opts: SaveOptions = {},
 ): Promise<void> {
   _checkModel("lora.save", model);
@@ -109,16 +112,7 @@ export async function save(
     : _knownAdapters("lora.save", model, opts.adapters);
   if (names.length === 0) throw new Error("lora.save: the model has no LoRA layers");
   for (const name of names) {
-    await _writeOne(model, name, name === DEFAULT_ADAPTER ? dir : _join(dir, name));
-  }
-}
-
-async function _exists(path: string | URL): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
+    await _writeOne(model, name, dir, name === DEFAULT_ADAPTER ? "" : `${name}/`);
   }
 }
 
@@ -137,7 +131,9 @@ async function _exists(path: string | URL): Promise<boolean> {
  * Every key, shape and config field is checked before anything changes.
  *
  * @param model The model.
- * @param dir The directory.
+ * @param dir The directory: a path under Deno; a directory handle, a map
+ *   of `File`s (e.g. from `<input type=file>`) or an `http(s):` URL in a
+ *   browser.
  * @param opts `{ adapterName? }` (default `"default"`).
  * @returns A promise that resolves once the adapter is in place.
  * @throws {Error} For a missing file, or an unknown or missing key (named).
@@ -155,36 +151,42 @@ async function _exists(path: string | URL): Promise<boolean> {
  */
 export async function load(
   model: Module,
-  dir: string | URL,
+  dir: DirSource,
   opts: LoadOptions = {},
 ): Promise<void> {
   _checkModel("lora.load", model);
   const name = opts.adapterName ?? DEFAULT_ADAPTER;
   _checkAdapterName("lora.load", name);
-  let root = dir;
-  if (name !== DEFAULT_ADAPTER && await _exists(_join(_join(dir, name), ADAPTER_CONFIG))) {
-    root = _join(dir, name);
+  // A non-default adapter saved beside others sits in dir/<name>/.
+  let prefix = "";
+  if (name !== DEFAULT_ADAPTER && await fileIn(dir, `${name}/${ADAPTER_CONFIG}`) !== null) {
+    prefix = `${name}/`;
   }
-  const configPath = _join(root, ADAPTER_CONFIG);
-  const weightsPath = _join(root, ADAPTER_WEIGHTS);
+  const where = (file: string) =>
+    typeof dir === "string" || dir instanceof URL ? describeSink(dir, file) : file;
+  const bytesOf = async (file: string): Promise<Uint8Array> => {
+    const src = await fileIn(dir, file);
+    if (src === null) throw new Error(`lora.load: ${where(file)} not found`);
+    const b = await openBytes(src);
+    try {
+      return await b.read(0, b.size);
+    } finally {
+      b.close();
+    }
+  };
+  const configFile = prefix + ADAPTER_CONFIG;
   let text: string;
   try {
-    text = await Deno.readTextFile(configPath);
+    text = new TextDecoder().decode(await bytesOf(configFile));
   } catch (e) {
-    throw new Error(`lora.load: cannot read ${configPath}: ${(e as Error).message}`);
+    throw new Error(`lora.load: cannot read ${where(configFile)}: ${(e as Error).message}`);
   }
   let config: unknown;
   try {
     config = JSON.parse(text);
   } catch (e) {
-    throw new TypeError(`lora.load: ${configPath} is not JSON: ${(e as Error).message}`);
+    throw new TypeError(`lora.load: ${where(configFile)} is not JSON: ${(e as Error).message}`);
   }
-  let decoded;
-  try {
-    decoded = await readSafetensorsFile(weightsPath);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`lora.load: ${weightsPath} not found`);
-    throw e;
-  }
+  const decoded = decodeSafetensors(await bytesOf(prefix + ADAPTER_WEIGHTS));
   _applyAdapter(model, decoded.tensors, config, name);
 }

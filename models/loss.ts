@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { scope, type Tensor } from "../tensor/mod.ts";
+import { cat, ones, scope, type Tensor, zeros } from "../tensor/mod.ts";
 import * as nn from "../nn/mod.ts";
 
 /**
@@ -51,14 +51,19 @@ export function causalLmLoss(
     }
   }
   return scope(() => {
-    const n = B * (T - 1);
-    const x = logits.narrow(1, 0, T - 1).reshape([n, V]);
-    const y = ids.narrow(1, 1, T - 1).reshape([n]);
-    const masks = [opts.attentionMask, opts.lossMask].filter((t): t is Tensor => !!t);
-    if (masks.length === 0) return nn.crossEntropy(x, y);
+    // Every position's row of logits (a view, no copy of [B, T, V]); the
+    // last position of each sequence has no next token, so its label is a
+    // placeholder with weight 0, like transformers' -100 padding.
+    const x = logits.reshape([B * T, V]);
+    const shifted = (m: Tensor, fill: Tensor) =>
+      cat([m.narrow(1, 1, T - 1), fill], 1).reshape([B * T]);
+    const y = shifted(ids, zeros([B, 1], { dtype: "int32", backend: ids.backend }));
     const losses = nn.crossEntropy(x, y, { reduction: "none" });
-    let w = masks[0].narrow(1, 1, T - 1).reshape([n]).float();
-    if (masks.length === 2) w = w.mul(masks[1].narrow(1, 1, T - 1).reshape([n]).float());
+    const none = zeros([B, 1], { backend: logits.backend });
+    let w = shifted(ones([B, T], { backend: logits.backend }), none);
+    for (const m of [opts.attentionMask, opts.lossMask]) {
+      if (m) w = w.mul(shifted(m.float(), none));
+    }
     return losses.mul(w).sum().div(w.sum());
   });
 }

@@ -143,11 +143,13 @@ export class Tokenizer {
    * `tokenizer_config.json` and `special_tokens_map.json`. As in transformers,
    * a config saved with `added_tokens_decoder` (the current format) wins over
    * the map; for an older config the map's entries win. A local path or
-   * `file:` URL is read with Deno, an `http(s):` URL with `fetch`.
+   * `file:` URL is read with Deno, an `http(s):` URL with `fetch`; in a
+   * browser pass a directory handle or a map of file names to `File`s.
    *
-   * @param dir The directory, as a path or a URL.
+   * @param dir The directory: a path or URL, a directory handle, or a map
+   *   of files.
    * @returns The tokenizer.
-   * @throws {Deno.errors.NotFound} When `tokenizer.json` is missing.
+   * @throws {Error} When `tokenizer.json` is missing (naming it).
    * @throws {TypeError} When a component is malformed or not supported.
    */
   static async fromPretrained(dir: DirSource): Promise<Tokenizer> {

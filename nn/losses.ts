@@ -4,7 +4,7 @@
  * @module
  */
 
-import { crossEntropyRows, type Tensor } from "../tensor/mod.ts";
+import { crossEntropyRows, scope, type Tensor } from "../tensor/mod.ts";
 import { _checkFloat, _checkIndexRange, _fmt } from "./checks.ts";
 
 /**
@@ -120,11 +120,12 @@ export function crossEntropy(
   const c = logits.shape[logits.ndim - 1];
   _checkIndexRange("crossEntropy: target", targets, c);
   const n = targets.size;
-  // One fused op (softmax + pick) whose backward is softmax − onehot.
-  const rows = logits.reshape([n, c]), t = targets.reshape([n]);
-  // `t` stays: the op's backward reads it (a scope or the caller frees it).
-  const picked = crossEntropyRows(rows, t);
-  rows.dispose();
-  if (opts.reduction === "none") return picked.reshape(lead);
-  return _reduce(picked, opts.reduction);
+  // One fused op (softmax + pick) whose backward is softmax − onehot. The
+  // scope frees the views and rows made here, or leaves them to the
+  // result's graph (the rows' backward reads `t`), which frees them with it.
+  return scope(() => {
+    const rows = logits.reshape([n, c]), t = targets.reshape([n]);
+    const picked = crossEntropyRows(rows, t);
+    return opts.reduction === "none" ? picked.reshape(lead) : _reduce(picked, opts.reduction);
+  });
 }

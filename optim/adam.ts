@@ -5,7 +5,7 @@
  */
 
 import { adamUpdate, keep, noGrad, type Tensor, zeros } from "../tensor/mod.ts";
-import { _checkHyper, Optimizer } from "./optimizer.ts";
+import { _checkHyper, Optimizer, type ParamGroup } from "./optimizer.ts";
 
 /**
  * Options of {@link Adam} and {@link AdamW}.
@@ -21,11 +21,66 @@ export interface AdamOptions {
   /** Learning rate (default 1e-3). */
   lr?: number;
   /** Decay rates of the first and second moments (default [0.9, 0.999]). */
-  betas?: [number, number];
+  betas?: readonly [number, number];
   /** Denominator guard (default 1e-8). */
   eps?: number;
   /** Weight decay: L2 for Adam (default 0), decoupled for AdamW (default 1e-2). */
   weightDecay?: number;
+}
+
+/**
+ * A resolved parameter group of {@link Adam} or {@link AdamW}.
+ *
+ * @example
+ * ```ts
+ * import { nn, optim } from "../mod.ts";
+ * const opt = new optim.AdamW(new nn.Linear(2, 1).parameters());
+ * const g: optim.AdamParamGroup = opt.paramGroups[0];
+ * console.log(g.betas, g.weightDecay); // [0.9, 0.999] 0.01
+ * ```
+ */
+export interface AdamParamGroup extends ParamGroup {
+  /** Moment decay rates. */
+  betas: readonly [number, number];
+  /** Denominator guard. */
+  eps: number;
+}
+
+/**
+ * A parameter group as given to {@link Adam} or {@link AdamW}: tensors plus
+ * any options to override for them.
+ *
+ * @example
+ * ```ts
+ * import { nn, optim } from "../mod.ts";
+ * const lin = new nn.Linear(2, 1);
+ * const groups: optim.AdamGroupInput[] = [
+ *   { params: [lin.weight] },
+ *   { params: [lin.bias!], weightDecay: 0 },
+ * ];
+ * new optim.AdamW(groups, { lr: 1e-3, weightDecay: 0.1 });
+ * ```
+ */
+export interface AdamGroupInput extends AdamOptions {
+  /** The group's tensors (a single tensor is one). */
+  params: Iterable<Tensor> | Tensor;
+}
+
+type AdamHyper = Omit<AdamParamGroup, "params">;
+const KEYS = ["lr", "betas", "eps", "weightDecay"] as const;
+
+function checker(who: string) {
+  return (where: string, h: AdamHyper): void => {
+    _checkHyper(who, where + "lr", h.lr);
+    const b = h.betas as unknown;
+    if (!Array.isArray(b) || b.length !== 2) {
+      throw new TypeError(`${who}: ${where}betas must be a pair of numbers, got ${b}`);
+    }
+    _checkHyper(who, where + "betas[0]", b[0], 1);
+    _checkHyper(who, where + "betas[1]", b[1], 1);
+    _checkHyper(who, where + "eps", h.eps);
+    _checkHyper(who, where + "weightDecay", h.weightDecay);
+  };
 }
 
 interface _State {
@@ -35,15 +90,7 @@ interface _State {
 }
 
 /** Shared machinery of Adam and AdamW. */
-abstract class _AdamBase extends Optimizer {
-  /** Learning rate (may be changed between steps). */
-  lr: number;
-  /** Moment decay rates. */
-  readonly betas: readonly [number, number];
-  /** Denominator guard. */
-  readonly eps: number;
-  /** Weight decay. */
-  readonly weightDecay: number;
+abstract class _AdamBase extends Optimizer<AdamParamGroup> {
   #state = new Map<Tensor, _State>();
   readonly #decoupled: boolean;
 
@@ -57,59 +104,77 @@ abstract class _AdamBase extends Optimizer {
 
   constructor(
     who: string,
-    params: Iterable<Tensor>,
+    params: Iterable<Tensor> | Iterable<AdamGroupInput>,
     opts: AdamOptions,
     decoupled: boolean,
   ) {
-    super(who, params);
-    const lr = opts?.lr ?? 1e-3;
-    const [b1, b2] = opts.betas ?? [0.9, 0.999];
-    const eps = opts.eps ?? 1e-8;
-    const wd = opts.weightDecay ?? (decoupled ? 1e-2 : 0);
-    _checkHyper(who, "lr", lr);
-    _checkHyper(who, "betas[0]", b1, 1);
-    _checkHyper(who, "betas[1]", b2, 1);
-    _checkHyper(who, "eps", eps);
-    _checkHyper(who, "weightDecay", wd);
-    this.lr = lr;
-    this.betas = [b1, b2];
-    this.eps = eps;
-    this.weightDecay = wd;
+    if (opts === null || typeof opts !== "object") {
+      throw new TypeError(`${who}: options must be an object, got ${opts}`);
+    }
+    const defaults: AdamHyper = {
+      lr: opts.lr ?? 1e-3,
+      betas: opts.betas ?? [0.9, 0.999],
+      eps: opts.eps ?? 1e-8,
+      weightDecay: opts.weightDecay ?? (decoupled ? 1e-2 : 0),
+    };
+    super(who, params, defaults, KEYS, checker(who));
     this.#decoupled = decoupled;
+  }
+
+  /** Default moment decay rates (a group may set its own). */
+  get betas(): readonly [number, number] {
+    return this.defaults.betas!;
+  }
+
+  /** Default denominator guard (a group may set its own). */
+  get eps(): number {
+    return this.defaults.eps!;
+  }
+
+  /** Default weight decay (a group may set its own). */
+  get weightDecay(): number {
+    return this.defaults.weightDecay!;
   }
 
   /** Updates every parameter that has a gradient; others are skipped. */
   step(): void {
+    this._checkGroups();
     noGrad(() => {
-      for (const p of this.params) {
-        const g = p.grad;
-        if (g === null) continue;
-        let s = this.#state.get(p);
-        if (s === undefined) {
-          const where = { backend: p.backend };
-          s = { step: 0, m: keep(zeros([...p.shape], where)), v: keep(zeros([...p.shape], where)) };
-          this.#state.set(p, s);
+      for (const group of this.paramGroups) {
+        for (const p of group.params) {
+          const g = p.grad;
+          if (g !== null) this.#update(group, p, g);
         }
-        s.step++;
-        const [beta1, beta2] = this.betas;
-        adamUpdate(p, g, s.m, s.v, {
-          lr: this.lr,
-          beta1,
-          beta2,
-          eps: this.eps,
-          weightDecay: this.#decoupled ? 0 : this.weightDecay,
-          decoupledDecay: this.#decoupled ? this.weightDecay : 0,
-          bias1: 1 - beta1 ** s.step,
-          bias2: 1 - beta2 ** s.step,
-        });
       }
+    });
+  }
+
+  #update(h: AdamParamGroup, p: Tensor, g: Tensor): void {
+    let s = this.#state.get(p);
+    if (s === undefined) {
+      const where = { backend: p.backend };
+      s = { step: 0, m: keep(zeros([...p.shape], where)), v: keep(zeros([...p.shape], where)) };
+      this.#state.set(p, s);
+    }
+    s.step++;
+    const [beta1, beta2] = h.betas;
+    adamUpdate(p, g, s.m, s.v, {
+      lr: h.lr,
+      beta1,
+      beta2,
+      eps: h.eps,
+      weightDecay: this.#decoupled ? 0 : h.weightDecay,
+      decoupledDecay: this.#decoupled ? h.weightDecay : 0,
+      bias1: 1 - beta1 ** s.step,
+      bias2: 1 - beta2 ** s.step,
     });
   }
 }
 
 /**
  * Adam (Kingma & Ba) with bias correction; `weightDecay` adds `wd·p` to the
- * gradient (L2), as `torch.optim.Adam`.
+ * gradient (L2), as `torch.optim.Adam`. Takes tensors, or parameter groups
+ * whose values override the options.
  *
  * @example
  * ```ts
@@ -123,12 +188,15 @@ abstract class _AdamBase extends Optimizer {
  */
 export class Adam extends _AdamBase {
   /**
-   * @param params The parameters to update.
-   * @param opts `{ lr?, betas?, eps?, weightDecay? }`.
-   * @throws {TypeError} For a non-number option or a non-tensor parameter.
-   * @throws {RangeError} For an out-of-range option (betas must be in [0, 1)).
+   * @param params The parameters to update, or parameter groups
+   *   `{ params, lr?, betas?, eps?, weightDecay? }`.
+   * @param opts `{ lr?, betas?, eps?, weightDecay? }`: the defaults.
+   * @throws {TypeError} For a non-number option, a non-tensor parameter or
+   *   a group with an unknown key.
+   * @throws {RangeError} For an out-of-range option (betas must be in
+   *   [0, 1)) or a tensor listed twice.
    */
-  constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
+  constructor(params: Iterable<Tensor> | Iterable<AdamGroupInput>, opts: AdamOptions = {}) {
     super("Adam", params, opts, false);
   }
 }
@@ -136,7 +204,8 @@ export class Adam extends _AdamBase {
 /**
  * AdamW (Loshchilov & Hutter): Adam with decoupled weight decay,
  * `p *= 1 − lr·wd` before the Adam step, as `torch.optim.AdamW`
- * (default `weightDecay` 1e-2).
+ * (default `weightDecay` 1e-2). Takes tensors, or parameter groups whose
+ * values override the options.
  *
  * @example
  * ```ts
@@ -149,12 +218,15 @@ export class Adam extends _AdamBase {
  */
 export class AdamW extends _AdamBase {
   /**
-   * @param params The parameters to update.
-   * @param opts `{ lr?, betas?, eps?, weightDecay? }`.
-   * @throws {TypeError} For a non-number option or a non-tensor parameter.
-   * @throws {RangeError} For an out-of-range option (betas must be in [0, 1)).
+   * @param params The parameters to update, or parameter groups
+   *   `{ params, lr?, betas?, eps?, weightDecay? }`.
+   * @param opts `{ lr?, betas?, eps?, weightDecay? }`: the defaults.
+   * @throws {TypeError} For a non-number option, a non-tensor parameter or
+   *   a group with an unknown key.
+   * @throws {RangeError} For an out-of-range option (betas must be in
+   *   [0, 1)) or a tensor listed twice.
    */
-  constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
+  constructor(params: Iterable<Tensor> | Iterable<AdamGroupInput>, opts: AdamOptions = {}) {
     super("AdamW", params, opts, true);
   }
 }

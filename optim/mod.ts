@@ -1,6 +1,7 @@
 /**
  * Optimizers: `SGD` (with momentum), `Adam` and `AdamW`, numerically as
- * PyTorch 1.13.
+ * PyTorch 1.13, taking tensors or PyTorch-style parameter groups; and
+ * `loraPlusGroups`, the LoRA+ groups (PEFT's `create_loraplus_optimizer`).
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@
  * @module
  */
 
-export { Optimizer } from "./optimizer.ts";
-export { SGD, type SGDOptions } from "./sgd.ts";
-export { Adam, type AdamOptions, AdamW } from "./adam.ts";
+export { Optimizer, type ParamGroup } from "./optimizer.ts";
+export { SGD, type SGDGroupInput, type SGDOptions, type SGDParamGroup } from "./sgd.ts";
+export { Adam, type AdamGroupInput, type AdamOptions, type AdamParamGroup, AdamW } from "./adam.ts";
+export { type LoraPlusGroup, loraPlusGroups, type LoraPlusOptions } from "./lora_plus.ts";

@@ -251,6 +251,12 @@ function crossEntropyRowsBody(logits: Tensor, targets: Tensor): Tensor {
   }
   const [n, c] = logits.shape;
   const fused = logits._backend.fused?.crossEntropy;
+  if (!fused && n * c >= 2 ** 31) {
+    throw new RangeError(
+      `crossEntropyRows(): logits ${fmtShape(logits.shape)} have 2^31 or more elements, ` +
+        `more than this backend's composed cross-entropy indexes`,
+    );
+  }
   const [losses, probs] = noGrad(() => {
     const x = logits.contiguous();
     let l: Tensor, p: Tensor;
@@ -259,11 +265,14 @@ function crossEntropyRowsBody(logits: Tensor, targets: Tensor): Tensor {
       p = empty([n, c], "float32", x._backend);
       fused(x._view(), targets._view(), l._storage.buffer, p._storage.buffer);
     } else {
-      const logp = x.logSoftmax(1), hot = _oneHot(targets, c);
-      const picked = logp.mul(hot), s = picked.sum(1);
-      l = s.neg();
+      // Each row's target picked by index (a one-hot product would turn a
+      // −∞ log-probability elsewhere in the row into NaN).
+      const logp = x.logSoftmax(1), flat = logp.reshape([n * c]);
+      const at = arange(0, n * c, c, { dtype: "int32", backend: x.backend });
+      const idx = at.add(targets), picked = flat.indexSelect(0, idx);
+      l = picked.neg();
       p = logp.exp();
-      for (const t of [logp, hot, picked, s]) t.dispose();
+      for (const t of [logp, flat, at, idx, picked]) t.dispose();
     }
     x.dispose();
     return [l, p];
@@ -307,9 +316,20 @@ export const fusedRules: GradRules<"linear" | "loraLinear" | "crossEntropy"> = {
     ];
   },
   crossEntropy: (g, c) => {
+    // (softmax − onehot)·g, as softmax·g with g subtracted at each row's
+    // target: one pass over [n, C] and n scattered updates, no one-hot.
     const { probs, targets } = c.saved;
-    const hot = _oneHot(targets, probs.shape[1]);
-    return [probs.sub(hot).mul(g.unsqueeze(1))];
+    const [n, C] = probs.shape;
+    if (n * C >= 2 ** 31) {
+      const hot = _oneHot(targets, C);
+      return [probs.sub(hot).mul(g.unsqueeze(1))];
+    }
+    const out = probs.mul(g.unsqueeze(1));
+    const at = arange(0, n * C, C, { dtype: "int32", backend: targets.backend });
+    const flat = out.reshape([n * C, 1]), idx = at.add(targets), neg = g.neg().reshape([n, 1]);
+    flat._scatterAdd(idx, neg);
+    for (const t of [at, flat, idx, neg]) t.dispose();
+    return [out];
   },
   linear: (g, c) => {
     const [x, w] = c.inputs;

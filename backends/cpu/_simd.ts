@@ -27,10 +27,17 @@ export function simdFree(a: TypedArray): void {
   K.free(a.byteOffset);
 }
 
+/** The class of the heap's (shared) buffer, or null without SIMD. */
+const HEAP_BUFFER = (K.memory?.buffer.constructor ?? null) as
+  | (new (n: number) => ArrayBufferLike)
+  | null;
+
 /** True for an array in the Wasm heap (the kernels can read it). */
 export function inHeap(a: TypedArray): boolean {
-  // Only the Wasm heap hands out arrays over shared memory here.
-  return a.buffer instanceof SharedArrayBuffer;
+  // Only the Wasm heap hands out arrays over shared memory here. (The
+  // class comes from the heap: a page that is not cross-origin isolated
+  // has shared Wasm memory but no `SharedArrayBuffer` global.)
+  return HEAP_BUFFER !== null && a.buffer instanceof HEAP_BUFFER;
 }
 
 /** Byte address of element `i` of a heap array. */

@@ -31,31 +31,70 @@ function mat(v: View, b: number, h: number, r0 = 0, transpose = false): GemmOper
 }
 
 /**
- * Turns a block of raw scores (q·kᵀ) into `scale·s + bias`, hidden keys −∞,
- * for rows t0 … t0 + n − 1 of (b, h).
+ * Keys a block of query rows t0 … t0 + n − 1 can see: with a causal offset
+ * every key past t0 + n − 1 + offset is hidden from all of them, so the
+ * block's GEMMs and loops stop there.
  */
-function maskBlock(
+function visibleKeys(S: number, t0: number, n: number, causal: number | null): number {
+  return causal === null ? S : Math.max(0, Math.min(S, t0 + n + causal));
+}
+
+/**
+ * Turns a block of raw scores (q·kᵀ, `w` columns at row stride `ld`) into
+ * `scale·s + bias`, keys a row may not see −∞, and each row into the
+ * exponentials `exp(x − c)`, where c is the row's max (forward, returning
+ * the log-sum-exp into `lse`) or its saved log-sum-exp (backward, `saved`).
+ * The forward normalises the row to probabilities.
+ */
+function softmaxBlock(
   s: Float32Array,
   n: number,
-  S: number,
+  w: number,
+  ld: number,
   bias: View | null,
   b: number,
   h: number,
   t0: number,
   scale: number,
   causal: number | null,
+  lse: Float32Array,
+  lseAt: number,
+  saved: boolean,
 ): void {
   const bs = bias ? arr(bias.buffer) as Float32Array : null;
   const [bb, bh, bt, bsS] = bias?.strides ?? [0, 0, 0, 0];
   for (let i = 0; i < n; i++) {
-    const row = i * S, t = t0 + i;
-    const bo = bias ? bias.offset + b * bb + h * bh + t * bt : 0;
-    for (let j = 0; j < S; j++) {
-      let x = s[row + j] * scale;
-      if (bs) x += bs[bo + j * bsS];
-      if (causal !== null && j > t + causal) x = -Infinity;
-      s[row + j] = x;
+    const row = i * ld, t = t0 + i;
+    const end = causal === null ? w : Math.max(0, Math.min(w, t + causal + 1));
+    let m = -Infinity;
+    if (bs) {
+      const bo = bias!.offset + b * bb + h * bh + t * bt;
+      for (let j = 0; j < end; j++) {
+        const x = s[row + j] * scale + bs[bo + j * bsS];
+        s[row + j] = x;
+        if (x > m || x !== x) m = x;
+      }
+    } else {
+      for (let j = 0; j < end; j++) {
+        const x = s[row + j] * scale;
+        s[row + j] = x;
+        if (x > m || x !== x) m = x;
+      }
     }
+    if (saved) {
+      const c = lse[lseAt + i];
+      for (let j = 0; j < end; j++) s[row + j] = Math.exp(s[row + j] - c);
+    } else {
+      let z = 0;
+      for (let j = 0; j < end; j++) z += s[row + j] = Math.exp(s[row + j] - m);
+      for (let j = 0; j < end; j++) s[row + j] /= z;
+      lse[lseAt + i] = m + Math.log(z);
+    }
+    // A row that sees no key is −∞ everywhere: NaN, as the softmax gives.
+    if (end === 0) {
+      s.fill(NaN, row, row + w);
+      if (!saved) lse[lseAt + i] = NaN;
+    } else s.fill(0, row + end, row + w);
   }
 }
 
@@ -81,32 +120,28 @@ export function attention(
             l.fill(-Infinity, base, base + n);
             continue;
           }
-          const sc = { data: s, offset: 0, ld: S };
-          gemm(simd, {
-            M: n,
-            N: S,
-            K: D,
-            a: mat(q, b, h, t0),
-            b: mat(k, b, kh, 0, true),
-            c: sc,
-            accumulate: false,
-          });
-          maskBlock(s, n, S, bias, b, h, t0, scale, causal);
-          for (let i = 0; i < n; i++) {
-            let m = -Infinity;
-            for (let j = 0; j < S; j++) {
-              if (s[i * S + j] > m || s[i * S + j] !== s[i * S + j]) m = s[i * S + j];
-            }
-            let z = 0;
-            for (let j = 0; j < S; j++) z += s[i * S + j] = Math.exp(s[i * S + j] - m);
-            for (let j = 0; j < S; j++) s[i * S + j] /= z;
-            l[base + i] = m + Math.log(z);
+          // Keys past the block's causal limit are hidden from all its rows.
+          const w = visibleKeys(S, t0, n, causal);
+          if (w === 0) {
+            o.fill(NaN, base * Dv, (base + n) * Dv);
+            l.fill(NaN, base, base + n);
+            continue;
           }
           gemm(simd, {
             M: n,
+            N: w,
+            K: D,
+            a: mat(q, b, h, t0),
+            b: mat(k, b, kh, 0, true),
+            c: { data: s, offset: 0, ld: w },
+            accumulate: false,
+          });
+          softmaxBlock(s, n, w, w, bias, b, h, t0, scale, causal, l, base, false);
+          gemm(simd, {
+            M: n,
             N: Dv,
-            K: S,
-            a: { data: s, offset: 0, rowStride: S, colStride: 1 },
+            K: w,
+            a: { data: s, offset: 0, rowStride: w, colStride: 1 },
             b: mat(v, b, kh),
             c: { data: o, offset: base * Dv, ld: Dv },
             accumulate: false,
@@ -144,66 +179,71 @@ export function attentionBackward(
           const n = Math.min(ROWS, T - t0);
           const base = (b * H + h) * T + t0;
           const gO = { data: gs, offset: gOut.offset + base * Dv, rowStride: Dv, colStride: 1 };
+          const w = visibleKeys(S, t0, n, causal);
+          if (w === 0) {
+            // No row of the block sees a key: its output was NaN, and NaN
+            // probabilities reach q, k and v as they would in the product.
+            dQ.fill(NaN, base * D, (base + n) * D);
+            dK.fill(NaN, kvBase * D, (kvBase + S) * D);
+            dV.fill(NaN, kvBase * Dv, (kvBase + S) * Dv);
+            continue;
+          }
           // P = exp(scale·q·kᵀ + bias − lse), recomputed for the block.
           gemm(simd, {
             M: n,
-            N: S,
+            N: w,
             K: D,
             a: mat(q, b, h, t0),
             b: mat(k, b, kh, 0, true),
-            c: { data: p, offset: 0, ld: S },
+            c: { data: p, offset: 0, ld: w },
             accumulate: false,
           });
-          maskBlock(p, n, S, bias, b, h, t0, scale, causal);
-          for (let i = 0; i < n; i++) {
-            const li = ls[lse.offset + base + i];
-            for (let j = 0; j < S; j++) p[i * S + j] = Math.exp(p[i * S + j] - li);
-          }
+          softmaxBlock(p, n, w, w, bias, b, h, t0, scale, causal, ls, lse.offset + base, true);
           // dV += Pᵀ·dO; dP = dO·Vᵀ.
           gemm(simd, {
-            M: S,
+            M: w,
             N: Dv,
             K: n,
-            a: { data: p, offset: 0, rowStride: 1, colStride: S },
+            a: { data: p, offset: 0, rowStride: 1, colStride: w },
             b: gO,
             c: { data: dV, offset: kvBase * Dv, ld: Dv },
             accumulate: true,
           });
           gemm(simd, {
             M: n,
-            N: S,
+            N: w,
             K: Dv,
             a: gO,
             b: mat(v, b, kh, 0, true),
-            c: { data: dp, offset: 0, ld: S },
+            c: { data: dp, offset: 0, ld: w },
             accumulate: false,
           });
           // dS = P ⊙ (dP − rowsum(dO ⊙ O)), scaled (the product's scale).
           for (let i = 0; i < n; i++) {
             let delta = 0;
-            for (let d = 0; d < Dv; d++) {
-              delta += gs[gOut.offset + (base + i) * Dv + d] * os[out.offset + (base + i) * Dv + d];
-            }
-            for (let j = 0; j < S; j++) {
-              const x = p[i * S + j];
-              dp[i * S + j] = x === 0 ? 0 : x * (dp[i * S + j] - delta) * scale;
+            const go = gOut.offset + (base + i) * Dv, oo = out.offset + (base + i) * Dv;
+            for (let d = 0; d < Dv; d++) delta += gs[go + d] * os[oo + d];
+            const row = i * w;
+            for (let j = 0; j < w; j++) {
+              const x = p[row + j];
+              dp[row + j] = x === 0 ? 0 : x * (dp[row + j] - delta) * scale;
             }
           }
           // dQ = dS·K; dK += dSᵀ·Q.
           gemm(simd, {
             M: n,
             N: D,
-            K: S,
-            a: { data: dp, offset: 0, rowStride: S, colStride: 1 },
+            K: w,
+            a: { data: dp, offset: 0, rowStride: w, colStride: 1 },
             b: mat(k, b, kh),
             c: { data: dQ, offset: base * D, ld: D },
             accumulate: false,
           });
           gemm(simd, {
-            M: S,
+            M: w,
             N: D,
             K: n,
-            a: { data: dp, offset: 0, rowStride: 1, colStride: S },
+            a: { data: dp, offset: 0, rowStride: 1, colStride: w },
             b: mat(q, b, h, t0),
             c: { data: dK, offset: kvBase * D, ld: D },
             accumulate: true,

@@ -58,14 +58,15 @@ export const META_ARENA_BYTES = 64 * 1024;
 /**
  * WGSL has no infinity or NaN literals (and constant folding rejects
  * overflowing expressions such as `exp(100.0)`), so they are made by
- * bitcasting their IEEE-754 bit patterns — at run time, inside a function:
- * naga cannot evaluate `bitcast` in a `const` declaration.
+ * bitcasting their IEEE-754 bit patterns — of a `var`, at run time: naga
+ * cannot evaluate `bitcast` in a `const` declaration, and Tint (Chrome)
+ * folds a bitcast of a literal and rejects the infinity it makes.
  */
-export const WGSL_INF = "bitcast<f32>(0x7f800000u)";
+export const WGSL_INF = "bits_f32(0x7f800000u)";
 /** Negative infinity, see {@link WGSL_INF}. */
-export const WGSL_NEG_INF = "bitcast<f32>(0xff800000u)";
+export const WGSL_NEG_INF = "bits_f32(0xff800000u)";
 /** A quiet NaN, see {@link WGSL_INF}. */
-export const WGSL_NAN = "bitcast<f32>(0x7fc00000u)";
+export const WGSL_NAN = "bits_f32(0x7fc00000u)";
 /** The smallest i32: `-2147483648` is not a valid WGSL i32 literal. */
 export const WGSL_I32_MIN = "(-2147483647 - 1)";
 

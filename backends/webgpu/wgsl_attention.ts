@@ -81,7 +81,7 @@ export function attentionSource(D: number, Dv: number): KernelSource {
   // No keys at all: an empty sum (0, log-sum-exp -inf). Every key hidden:
   // 0/0 as the softmax gives it, spelled out since WGSL leaves 0/0 open.
   let none = w(4u) == 0u;
-  let nan = bitcast<f32>(0x7fc00000u);
+  let nan = nan_();
   for (var e = 0u; e < ${Dv}u; e++) {
     out[o + e] = select(select(acc[e] / l, nan, l == 0.0), 0.0, none);
   }

@@ -128,6 +128,7 @@ function powBySquaring(t: "f32" | "i32"): string {
  * Cody–Waite reduction, keeping erf/erfc within a few f32 ulps (≈1e-7).
  */
 export const MATH = `
+fn bits_f32(b: u32) -> f32 { var u = b; return bitcast<f32>(u); }
 fn inf_() -> f32 { return ${WGSL_INF}; }
 fn neg_inf() -> f32 { return ${WGSL_NEG_INF}; }
 fn nan_() -> f32 { return ${WGSL_NAN}; }

@@ -1,7 +1,8 @@
 /**
  * The fuzzed surface: every function and method of the API's Tensors,
  * Autograd and Memory sections (plus the documented extras: narrow,
- * indexSelect, clone, contiguous, float, int, assign). Each entry generates
+ * indexSelect, clone, contiguous, float, int, assign), the transformer ops of
+ * `nn` (`_ops_nn.ts`) and `linalg.svd` / `linalg.qr` (`_ops_linalg.ts`). Each entry generates
  * arguments (mostly valid, sometimes not), calls the library, computes the
  * reference, and prints itself as code for a reproduction.
  *
@@ -24,6 +25,7 @@ import {
 } from "../../mod.ts";
 import { normalArray, uniformArray } from "../../tensor/random.ts";
 import { nnOps } from "./_ops_nn.ts";
+import { linalgOps } from "./_ops_linalg.ts";
 import { type Arg, type Case, type Gen, T, type TSpec, V } from "./_gen.ts";
 import * as R from "./_ref.ts";
 import { Invalid, Ref } from "./_ref.ts";
@@ -823,6 +825,7 @@ export const OPS: ReadonlyMap<string, OpSpec> = new Map(
     ...readOps(),
     ...autogradOps(),
     ...nnOps(),
+    ...linalgOps(),
   ].map((o) => [o.name, o as OpSpec]),
 );
 

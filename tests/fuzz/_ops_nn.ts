@@ -1,7 +1,7 @@
 /**
  * The fuzzed transformer ops of `nn` (functional forms): `rmsNorm`,
- * `silu`, `geluTanh`, `applyRotaryEmbedding` and
- * `scaledDotProductAttention`, with valid and invalid arguments.
+ * `silu`, `geluTanh`, `applyRotaryEmbedding`, `scaledDotProductAttention`
+ * and `crossEntropy`, with valid and invalid arguments.
  *
  * @module
  */
@@ -104,6 +104,31 @@ export function nnOps(): OpSpec[] {
       ref: (a) => N.rotary(rf(a), a[1], a[2]),
       show: (a) => `nn.applyRotaryEmbedding(${a.join(", ")})`,
       names: ["applyRotaryEmbedding"],
+    },
+    {
+      name: "crossEntropy",
+      grad: true,
+      gen: (g) => {
+        const r = g.rng;
+        const lead = g.shape(r.int(0, 2)), C = r.int(1, 5);
+        const logits = g.tensor([...lead, C], g.dtype(0.04));
+        const targets = g.tensor(
+          r.chance(0.05) ? [...lead, 2] : lead,
+          r.chance(0.04) ? "float32" : "int32",
+        );
+        targets.values = targets.values.map(() =>
+          r.chance(0.03) ? r.pick([-1, C, 2147483647]) : r.int(0, C - 1)
+        );
+        targets.constant = true;
+        const reduction = r.pick([undefined, "mean", "sum", "none"]) ??
+          (r.chance(0.1) ? "avg" : undefined);
+        return [T(logits), T(targets), V(reduction === undefined ? {} : { reduction })];
+      },
+      run: (a) =>
+        nn.crossEntropy(t0(a), a[1] as Tensor, a[2] as { reduction?: "mean" | "sum" | "none" }),
+      ref: (a) => N.crossEntropy(a[0], a[1], a[2]),
+      show: (a) => `nn.crossEntropy(${a.join(", ")})`,
+      names: ["crossEntropy"],
     },
     {
       name: "attention",

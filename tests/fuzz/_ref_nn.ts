@@ -160,3 +160,37 @@ export function attention(q: unknown, k: unknown, v: unknown, opts: AttnOpts): R
   });
   return new Ref([...lead, H, T, Dv], out, "float32");
 }
+
+/**
+ * `nn.crossEntropy(logits [..., C], targets [...], { reduction })`: per row
+ * m + log Σ exp(x − m) − x[target] (m the row's max, NaN-propagating, as
+ * the library's fused kernels and PyTorch's log-softmax).
+ */
+export function crossEntropy(logits: unknown, targets: unknown, opts: unknown): Ref {
+  const red = (opts as { reduction?: unknown }).reduction;
+  if (red !== undefined && !["mean", "sum", "none"].includes(red as string)) type("reduction");
+  floats(logits);
+  const x = logits as Ref, t = targets as Ref;
+  if (!(t instanceof Ref) || t.dtype !== "int32") type("targets");
+  const lead = x.shape.slice(0, -1);
+  if (x.ndim < 1 || t.ndim !== lead.length || lead.some((v, i) => v !== t.shape[i])) {
+    range("shapes");
+  }
+  const C = x.shape[x.ndim - 1], n = t.size;
+  for (const v of t.data) if (!(v >= 0 && v < C)) range("target");
+  const losses = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let m = -Infinity;
+    for (let j = 0; j < C; j++) {
+      const v = x.data[r * C + j];
+      if (v > m || v !== v) m = v;
+    }
+    let s = 0;
+    for (let j = 0; j < C; j++) s += Math.exp(x.data[r * C + j] - m);
+    losses[r] = f32(m + Math.log(s) - x.data[r * C + t.data[r]]);
+  }
+  if (red === "none") return new Ref(lead, losses, "float32");
+  let sum = 0;
+  for (const v of losses) sum += v;
+  return new Ref([], Float64Array.of(f32(red === "sum" ? sum : sum / n)), "float32");
+}

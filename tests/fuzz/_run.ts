@@ -42,7 +42,7 @@ function refusedBinding(e: unknown, backend: string): boolean {
     /maxStorageBufferBindingSize|into bindings of/.test(e.message);
 }
 
-const ASYNC_OPS = new Set(["item", "toArray", "data", "to"]);
+const ASYNC_OPS = new Set(["item", "toArray", "data", "to", "svd", "qr"]);
 /** Messages V8 writes for its own TypeErrors: an internal crash, not a check. */
 const ENGINE =
   /Cannot read propert|is not a function|is not iterable|Cannot convert|undefined is not|null is not|Invalid array length|Invalid typed array length|Maximum call stack|Cannot mix BigInt/;
@@ -262,6 +262,10 @@ export async function runCase(
           kind: "accepted",
           detail: `no error; expected ${invalid.kind} (${invalid.message})`,
         };
+      } else if (invalid.kind === "RangeError" && refusedBinding(err, backend)) {
+        // A value the device checks (an index, a target) and a binding the
+        // op cannot split are both RangeErrors; the refusal comes first.
+        lastRun.refused = true;
       } else {
         const m = errorCheck(err, invalid, op);
         if (m) failure = { kind: "error", detail: m };
@@ -622,6 +626,6 @@ export function reproduction(c: Case, backend: string): string {
   const op = OPS.get(c.op)!;
   let expr = op.show(c.args.map(argCode));
   if (c.wrap) expr = `${c.wrap}(() => ${expr})`;
-  return `import { arange, cat, full, manualSeed, nn, noGrad, ones, rand, randn, scope, setBackend, stack, tensor, where, zeros } from "./mod.ts"; ` +
+  return `import { arange, cat, full, linalg, manualSeed, nn, noGrad, ones, rand, randn, scope, setBackend, stack, tensor, where, zeros } from "./mod.ts"; ` +
     `await setBackend("${backend}"); console.log(await ${expr});`;
 }

@@ -21,6 +21,7 @@ export {
   threadsReady,
   wasmSimdAvailable,
   workerRunning,
+  workerTasks,
 } from "./runtime.ts";
 export {
   adam,

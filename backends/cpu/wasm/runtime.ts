@@ -145,6 +145,12 @@ export function workerRunning(): boolean {
   return pool?.ready ?? false;
 }
 
+let workerTaskCount = 0;
+/** How many tasks (halves of calls) the worker has run since load. */
+export function workerTasks(): number {
+  return workerTaskCount;
+}
+
 // Stop the worker before whoever owns this module goes away (process exit,
 // the end of a `deno test` file, a page unload): see threads.ts.
 (globalThis as { addEventListener?: (t: string, f: () => void) => void })
@@ -176,6 +182,7 @@ export function _runSplit(mine: Task, theirs: Task): number {
   const first = _runHere(mine);
   if (pool!.tryCancel()) return first + _runHere(theirs);
   pool!.wait();
+  workerTaskCount++;
   return first + pool!.result;
 }
 
@@ -188,7 +195,10 @@ export function _runSplit(mine: Task, theirs: Task): number {
 export function _runShared(task: Task): void {
   pool!.post(task);
   _runHere(task);
-  if (!pool!.tryCancel()) pool!.wait();
+  if (!pool!.tryCancel()) {
+    pool!.wait();
+    workerTaskCount++;
+  }
 }
 
 /** The control block's Int32 slots (package-internal, for calls.ts). */

@@ -180,6 +180,34 @@ interface AnyWorker {
   unref?: () => void;
 }
 
+/**
+ * The worker module: beside this file, as TypeScript in the source tree, or
+ * as `worker.js` beside a bundle (a page's build emits both; see README).
+ */
+function workerUrl(): URL {
+  const bundled = !import.meta.url.endsWith(".ts");
+  return new URL(bundled ? "./worker.js" : "./worker.ts", import.meta.url);
+}
+
+let blocking: boolean | null = null;
+/**
+ * True where `Atomics.wait` may be called (not on a page's main thread);
+ * `ctrl` is any shared Int32Array.
+ */
+function canBlock(ctrl: Int32Array): boolean {
+  if (blocking === null) {
+    try {
+      // An expected value that differs returns "not-equal" at once where
+      // waiting is allowed, and throws where it is not.
+      Atomics.wait(ctrl, STOPPED, Atomics.load(ctrl, STOPPED) + 1, 0);
+      blocking = true;
+    } catch {
+      blocking = false;
+    }
+  }
+  return blocking;
+}
+
 /** The calling thread's side of the pool. */
 export class ThreadPool {
   /** The control block's views. */
@@ -224,9 +252,15 @@ export class ThreadPool {
     if (this.#worker) return this.ready;
     if (this.#failed) return false;
     // deno-lint-ignore no-explicit-any
-    const wt = (globalThis as any).process?.getBuiltinModule?.("node:worker_threads");
-    if (!wt) {
+    const g = globalThis as any;
+    const wt = g.process?.getBuiltinModule?.("node:worker_threads");
+    if (!wt && (typeof g.Worker !== "function" || g.crossOriginIsolated !== true)) {
+      // A page that is not cross-origin isolated cannot share the memory.
       this.#failed = true;
+      g.console?.info?.(
+        "cpu backend: running on one thread (the page is not cross-origin isolated, " +
+          "so its Wasm memory cannot be shared with a worker)",
+      );
       return false;
     }
     Atomics.store(this.ctrl, READY, 0);
@@ -234,7 +268,23 @@ export class ThreadPool {
     Atomics.store(this.ctrl, DONE, 0);
     Atomics.store(this.ctrl, CLAIM, 0);
     this.#seq = 0;
-    const w = new wt.Worker(new URL("./worker.ts", import.meta.url)) as AnyWorker;
+    if (!wt) {
+      // A browser: a module Web Worker. A page's main thread may not block
+      // (and the worker starts only once it yields), so this returns at
+      // once and the pool serves from the first call after the worker
+      // reported ready; until then calls run on this thread.
+      const w = new g.Worker(workerUrl(), { type: "module" }) as AnyWorker & {
+        onerror: ((e: unknown) => void) | null;
+      };
+      w.onerror = () => {
+        this.#failed = true;
+        this.shutdown();
+      };
+      this.#worker = w;
+      w.postMessage(init);
+      return false;
+    }
+    const w = new wt.Worker(workerUrl()) as AnyWorker;
     w.unref?.();
     this.#worker = w;
     w.postMessage(init);
@@ -262,13 +312,17 @@ export class ThreadPool {
     return Atomics.compareExchange(this.ctrl, CLAIM, seq - 1, seq) === seq - 1;
   }
 
-  /** Blocks until the worker finished the last posted task. */
+  /**
+   * Blocks until the worker finished the last posted task: spins, then
+   * sleeps in `Atomics.wait` where this thread may block (a page's main
+   * thread may not: it keeps spinning; the worker's half is short).
+   */
   wait(): void {
     const seq = this.#seq;
     for (let spin = 0;; spin++) {
       const done = Atomics.load(this.ctrl, DONE);
       if (done === seq) break;
-      if (spin > 20000) Atomics.wait(this.ctrl, DONE, done, 1000);
+      if (spin > 20000 && canBlock(this.ctrl)) Atomics.wait(this.ctrl, DONE, done, 1000);
     }
     if (Atomics.load(this.ctrl, ERROR) !== 0) {
       Atomics.store(this.ctrl, ERROR, 0);

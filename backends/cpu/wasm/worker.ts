@@ -68,15 +68,13 @@ async function serve(init: WorkerInit): Promise<void> {
 interface Port {
   on(ev: string, f: (d: WorkerInit) => void): void;
 }
-async function parentPort(): Promise<Port | null> {
-  try {
-    const wt = await import("node:worker_threads");
-    return wt.parentPort as unknown as Port | null;
-  } catch {
-    return null; // browsers: a plain web Worker
-  }
+/** Deno/Node's parent port, reached without an import (a page has none). */
+function parentPort(): Port | null {
+  // deno-lint-ignore no-explicit-any
+  const wt = (globalThis as any).process?.getBuiltinModule?.("node:worker_threads");
+  return (wt?.parentPort ?? null) as Port | null;
 }
-const port = await parentPort();
+const port = parentPort();
 if (port) {
   // A persistent listener keeps this worker's event loop alive while it is
   // parked in Atomics.waitAsync (which Deno does not count as pending work).
