@@ -191,9 +191,13 @@ export class LoraAdapter extends Module {
     return this.#init;
   }
 
-  /** Records an SVD / QR initialisation done after construction. */
-  _setInit(init: LoraInit): void {
+  /** A and B as an SVD / QR init set them (for saving as plain LoRA), else undefined. */
+  _initial: { a: Tensor; b: Tensor } | undefined = undefined;
+
+  /** Records an SVD / QR initialisation done after construction, keeping A₀ and B₀. */
+  _setInit(init: LoraInit, initial?: { a: Tensor; b: Tensor }): void {
     this.#init = init;
+    this._initial = initial;
   }
 
   /** alpha as given (see {@link LoraAdapter.scaling}). */
@@ -246,6 +250,9 @@ export class LoraAdapter extends Module {
   /** Frees the adapter's tensors. */
   _dispose(): void {
     for (const t of this.tensors) t.dispose();
+    this._initial?.a.dispose();
+    this._initial?.b.dispose();
+    this._initial = undefined;
   }
 }
 

@@ -53,6 +53,13 @@ export const ADAPTER_CONFIG = "adapter_config.json";
 export interface SaveOptions {
   /** The adapters to write (default: all of them). */
   adapters?: readonly string[];
+  /**
+   * Write adapters that a `"pissa"` / `"olora"` init made as plain LoRA for
+   * the original (unmodified) base, as PEFT's
+   * `path_initial_model_for_weight_conversion`: A' = [A; A₀], B' = [B, −B₀],
+   * twice the rank, `init_lora_weights: true`. Default false.
+   */
+  convertToLora?: boolean;
 }
 
 /**
@@ -70,8 +77,14 @@ export interface LoadOptions {
 }
 
 /** Writes one adapter's two files under `prefix` ("" or "<name>/") in `dir`. */
-async function _writeOne(model: Module, name: string, dir: DirSink, prefix: string): Promise<void> {
-  const { tensors, config } = await _adapterContents(model, name);
+async function _writeOne(
+  model: Module,
+  name: string,
+  dir: DirSink,
+  prefix: string,
+  convert: boolean,
+): Promise<void> {
+  const { tensors, config } = await _adapterContents(model, name, convert);
   await writeFileTo(dir, prefix + ADAPTER_WEIGHTS, encodeSafetensors(tensors, { format: "pt" }));
   const text = JSON.stringify(config, null, 2) + "\n";
   await writeFileTo(dir, prefix + ADAPTER_CONFIG, new TextEncoder().encode(text));
@@ -112,7 +125,8 @@ export async function save(
     : _knownAdapters("lora.save", model, opts.adapters);
   if (names.length === 0) throw new Error("lora.save: the model has no LoRA layers");
   for (const name of names) {
-    await _writeOne(model, name, dir, name === DEFAULT_ADAPTER ? "" : `${name}/`);
+    const prefix = name === DEFAULT_ADAPTER ? "" : `${name}/`;
+    await _writeOne(model, name, dir, prefix, opts.convertToLora === true);
   }
 }
 
@@ -188,5 +202,5 @@ export async function load(
     throw new TypeError(`lora.load: ${where(configFile)} is not JSON: ${(e as Error).message}`);
   }
   const decoded = decodeSafetensors(await bytesOf(prefix + ADAPTER_WEIGHTS));
-  _applyAdapter(model, decoded.tensors, config, name);
+  await _applyAdapter(model, decoded.tensors, config, name);
 }

@@ -15,7 +15,7 @@ import { ModulesToSaveWrapper } from "./modules_to_save.ts";
 import { _loraLayers, _wrappers } from "./_parts.ts";
 import { _wrapInfo } from "./_state.ts";
 import { _selectTargets } from "./targets.ts";
-import { _candidates, _inject, _saveTargets } from "./wrap.ts";
+import { _candidates, _inject, _precompute, _saveTargets } from "./wrap.ts";
 import { _alphaFor, type _Config, _rankFor, _readConfig } from "./peft_config.ts";
 import { type _Group, _groupKeys, _keysOf, PEFT_PREFIX } from "./peft_format.ts";
 
@@ -217,12 +217,12 @@ function _checkSaves(plan: _Plan, rest: Map<string, SafetensorsEntry>): void {
  * @throws {RangeError} For a shape that does not fit, naming key and shapes.
  * @throws {TypeError} For a malformed or unsupported config.
  */
-export function _applyAdapter(
+export async function _applyAdapter(
   model: Module,
   tensors: Record<string, SafetensorsEntry>,
   rawConfig: unknown,
   name = DEFAULT_ADAPTER,
-): void {
+): Promise<void> {
   _checkAdapterName("lora.load", name);
   const c = _readConfig(rawConfig);
   const { groups, rest } = _groupKeys(tensors);
@@ -243,7 +243,7 @@ export function _applyAdapter(
     const exact = new RegExp(
       plan.layers.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"),
     );
-    _inject(model, "lora.load", name, {
+    const o = {
       targets: exact,
       rank: c.r,
       alpha: c.alpha,
@@ -254,7 +254,12 @@ export function _applyAdapter(
       useDora: c.useDora,
       init: c.init,
       modulesToSave: c.modulesToSave ?? undefined,
-    }, { strictModulesToSave: false });
+    };
+    // An SVD / QR init is redone on the base (as PEFT's from_pretrained),
+    // so the base becomes the residual the adapter was trained on.
+    const io = { strictModulesToSave: false };
+    const decomposed = await _precompute(model, "lora.load", name, o, io);
+    _inject(model, "lora.load", name, o, { ...io, decomposed });
   }
   const rec = _wrapInfo.get(model)!.adapters.get(name)!;
   Object.assign(rec, {

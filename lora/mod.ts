@@ -25,7 +25,14 @@ export { LoraLinear, type LoraLinearOptions } from "./lora_linear.ts";
 export { LoraEmbedding } from "./lora_embedding.ts";
 export { ModulesToSaveWrapper, ParameterCopy, ParameterCopyDict } from "./modules_to_save.ts";
 export { type LoraTargets } from "./targets.ts";
-export { type AdapterOptions, addAdapter, unwrap, wrap, type WrapOptions } from "./wrap.ts";
+export {
+  type AdapterOptions,
+  addAdapter,
+  unwrap,
+  wrap,
+  wrapAsync,
+  type WrapOptions,
+} from "./wrap.ts";
 export { activeAdapters, adapterNames, deleteAdapter, setAdapter } from "./adapters.ts";
 export { merge, type MergeOptions, unmerge } from "./merge.ts";
 export { disabled, type ParameterCount, parameterCount } from "./disabled.ts";

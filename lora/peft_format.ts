@@ -54,18 +54,32 @@ async function _host(t: Tensor): Promise<SafetensorsInput> {
 export async function _adapterContents(
   model: Module,
   name = DEFAULT_ADAPTER,
+  convert = false,
 ): Promise<{ tensors: Record<string, SafetensorsInput>; config: AdapterConfig }> {
   const all = _loraLayers(model);
   if (all.length === 0) throw new Error("lora.save: the model has no LoRA layers");
   const record = _wrapInfo.get(model)?.adapters.get(name);
   if (record === undefined) throw new Error(`lora.save: the model has no adapter named "${name}"`);
   const layers = all.filter(([, l]) => l.adapter(name) !== undefined);
+  const converting = convert && _checkConvertible(record, layers, name);
   const tensors: Record<string, SafetensorsInput> = {};
   for (const [n, l] of layers) {
     const a = l.adapter(name)!;
     const keys = _keysOf(n, l instanceof LoraEmbedding);
-    tensors[keys.a] = await _host(a.loraA);
-    tensors[keys.b] = await _host(a.loraB);
+    if (converting) {
+      // PEFT's subtract_mutated_init: W_res + s·B·A = W + s·(B·A − B₀·A₀) = W + s·[B | −B₀]·[A; A₀].
+      // A layer the init did not decompose kept its base: A₀ = B₀ = 0 there.
+      const i = a._initial;
+      const zero = (t: Tensor) => ({ shape: [...t.shape], data: new Float32Array(t.size) });
+      const a0 = i ? await _host(i.a) : zero(a.loraA);
+      const negB0 = i ? await _host(i.b) : zero(a.loraB);
+      negB0.data = negB0.data.map((v) => -v);
+      tensors[keys.a] = _joined(await _host(a.loraA), a0, 0);
+      tensors[keys.b] = _joined(await _host(a.loraB), negB0, 1);
+    } else {
+      tensors[keys.a] = await _host(a.loraA);
+      tensors[keys.b] = await _host(a.loraB);
+    }
     if (a.loraMagnitude) tensors[keys.m] = await _host(a.loraMagnitude);
   }
   for (const [n, w] of _wrappers(model)) {
@@ -75,7 +89,65 @@ export async function _adapterContents(
       tensors[`${PEFT_PREFIX}${n}.${path}`] = await _host(t as Tensor);
     }
   }
-  return { tensors, config: _configOf(model, record, layers, name) };
+  const config = _configOf(model, record, layers, name);
+  return { tensors, config: converting ? _convertedConfig(config) : config };
+}
+
+/**
+ * Whether an adapter's saved form can be converted to plain LoRA on the
+ * original base (PEFT's `path_initial_model_for_weight_conversion`).
+ *
+ * @throws {TypeError} For DoRA (its magnitudes belong to the residual base),
+ *   or rsLora with rank / alpha patterns (PEFT refuses that too).
+ */
+function _checkConvertible(
+  record: { init: string; useDora: boolean; rsLora: boolean },
+  layers: [string, { adapter(n: string): { _initial?: unknown } | undefined }][],
+  name: string,
+): boolean {
+  if (layers.every(([, l]) => l.adapter(name)!._initial === undefined)) return false;
+  if (record.useDora) {
+    throw new TypeError(
+      `lora.save: adapter "${name}" uses DoRA; its magnitudes belong to the ${record.init} residual, so it cannot be saved as plain LoRA`,
+    );
+  }
+  return true;
+}
+
+/** A and A₀ stacked by rows (dim 0), or B and −B₀ by columns (dim 1). */
+function _joined(x: SafetensorsInput, y: SafetensorsInput, dim: 0 | 1): SafetensorsInput {
+  const [r1, c1] = x.shape, [r2, c2] = y.shape;
+  if (dim === 0) {
+    const data = new Float32Array((r1 + r2) * c1);
+    data.set(x.data, 0);
+    data.set(y.data, r1 * c1);
+    return { shape: [r1 + r2, c1], data };
+  }
+  const data = new Float32Array(r1 * (c1 + c2));
+  for (let i = 0; i < r1; i++) {
+    data.set(x.data.subarray(i * c1, (i + 1) * c1), i * (c1 + c2));
+    data.set(y.data.subarray(i * c2, (i + 1) * c2), i * (c1 + c2) + c1);
+  }
+  return { shape: [r1, c1 + c2], data };
+}
+
+/** The config of a converted adapter: twice the rank, alpha keeping the scaling, a plain init. */
+function _convertedConfig(c: AdapterConfig): AdapterConfig {
+  if (c.use_rslora && (Object.keys(c.rank_pattern).length || Object.keys(c.alpha_pattern).length)) {
+    throw new TypeError(
+      "lora.save: converting to plain LoRA is not supported with use_rslora and rank_pattern / alpha_pattern (as PEFT)",
+    );
+  }
+  const twice = (p: Record<string, number>) =>
+    Object.fromEntries(Object.entries(p).map(([k, v]) => [k, 2 * v]));
+  return {
+    ...c,
+    init_lora_weights: true,
+    r: 2 * c.r,
+    lora_alpha: c.use_rslora ? c.lora_alpha * Math.SQRT2 : 2 * c.lora_alpha,
+    rank_pattern: twice(c.rank_pattern),
+    alpha_pattern: twice(c.alpha_pattern),
+  };
 }
 
 /** One layer's entries in a file. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cat, noGrad, scope, type Tensor, zeros } from "../tensor/mod.ts";
+import { cat, noGrad, scope, type Tensor, tensor, zeros } from "../tensor/mod.ts";
 import type { Module } from "../nn/mod.ts";
 import { _checkAdapterName } from "./lora_layer.ts";
 import { _checkModel, _copyConflicts, _loraLayers } from "./_parts.ts";
@@ -13,7 +13,10 @@ import { _knownAdapters } from "./merge.ts";
 import { type _AdapterRecord, _wrapInfo } from "./_state.ts";
 import { _inject } from "./wrap.ts";
 import type { LoraTargets } from "./targets.ts";
-import { _svdCombine } from "./weighted_svd.ts";
+import { type _SvdFactors, _svdFactors, _weightedDelta } from "./weighted_svd.ts";
+import { _readsSync } from "./init_decomposition.ts";
+import type { LoraAdapter } from "./adapter.ts";
+import type { LoraLayer } from "./lora_layer.ts";
 
 /**
  * Options of {@link addWeightedAdapter}.
@@ -102,11 +105,16 @@ function _checkArgs(
  * update ΔWᵢ = sᵢ·Bᵢ·Aᵢ is weighted by wᵢ·sᵢ (the scaling counts twice, as
  * in PEFT). It starts inactive and frozen (see `setAdapter`).
  *
+ * `"svd"` factorises on the host: where the backend reads back
+ * asynchronously (WebGPU) it returns a promise to await (the model is only
+ * changed when the factors are ready); elsewhere it is done on return.
+ *
  * @param model A wrapped model.
  * @param adapters The adapters to combine.
  * @param weights One weight per adapter (negative subtracts).
  * @param newName The new adapter's name.
  * @param opts `{ combination?, svdRank?, svdClamp? }` (default `"svd"`).
+ * @returns Nothing, or a promise (`"svd"` on an asynchronous backend).
  * @throws {Error} For an unknown adapter, an existing `newName`, or two
  *   adapters with copies of the same modules-to-save module.
  * @throws {TypeError} For mismatched weights or a bad combination.
@@ -126,7 +134,7 @@ export function addWeightedAdapter(
   weights: readonly number[],
   newName: string,
   opts: WeightedAdapterOptions = {},
-): void {
+): void | Promise<void> {
   const who = "lora.addWeightedAdapter";
   _checkArgs(who, model, adapters, weights, newName, opts);
   const info = _wrapInfo.get(model)!;
@@ -160,14 +168,80 @@ export function addWeightedAdapter(
   } else if (combination === "cat") rank = ranks.reduce((a, b) => a + b, 0);
   else {
     rank = opts.svdRank ?? Math.max(...ranks);
-    _svdCombine.check(who);
+    for (const [n, l] of _loraLayers(model)) {
+      const held = _present(l, adapters, weights);
+      if (held.length === 0) continue;
+      const [rows, cols] = [held[0][0].loraB.shape[0], held[0][0].loraA.shape[1]];
+      if (rank > Math.min(rows, cols)) {
+        throw new RangeError(
+          `${who}: svdRank ${rank} exceeds min(out, in) = ${Math.min(rows, cols)} of "${n}"`,
+        );
+      }
+    }
   }
-  const first = records[0];
-  const targets = _combinedTargets(records, who);
-  _inject(model, who, newName, {
+  const plan: _Plan = { who, adapters, weights, newName, combination, rank, records, opts };
+  if (combination !== "svd") return _build(model, plan, new Map());
+  // ΔW per layer now; A and B from its SVD, read back at once or awaited.
+  const deltas = _loraLayers(model)
+    .map(([n, l]) => [n, _present(l, adapters, weights)] as const)
+    .filter(([, p]) => p.length > 0)
+    .map(([n, p]) => [n, _weightedDelta(p)] as const);
+  const factor = (d: Tensor, data: ArrayLike<number>) =>
+    _svdFactors(
+      { data: Float32Array.from(data), shape: [d.shape[0], d.shape[1]] },
+      rank,
+      opts.svdClamp,
+    );
+  if (deltas.every(([, d]) => _readsSync(d))) {
+    let factors: Map<string, _SvdFactors>;
+    try {
+      factors = new Map(deltas.map(([n, d]) => [n, factor(d, d.dataSync())]));
+    } finally {
+      for (const [, d] of deltas) d.dispose();
+    }
+    return _build(model, plan, factors);
+  }
+  return (async () => {
+    const factors = new Map<string, _SvdFactors>();
+    try {
+      for (const [n, d] of deltas) factors.set(n, factor(d, await d.data()));
+    } finally {
+      for (const [, d] of deltas) d.dispose();
+    }
+    _build(model, plan, factors);
+  })();
+}
+
+/** Everything `_build` needs, checked. */
+interface _Plan {
+  who: string;
+  adapters: readonly string[];
+  weights: readonly number[];
+  newName: string;
+  combination: "linear" | "cat" | "svd";
+  rank: number;
+  records: _AdapterRecord[];
+  opts: WeightedAdapterOptions;
+}
+
+/** The layer's adapters among `names`, with their weights. */
+function _present(
+  l: LoraLayer,
+  names: readonly string[],
+  weights: readonly number[],
+): [LoraAdapter, number][] {
+  return names.map((a, i) => [l.adapter(a), weights[i]] as const)
+    .filter(([a]) => a !== undefined) as [LoraAdapter, number][];
+}
+
+/** Adds the new adapter and writes its A and B on every layer it went on. */
+function _build(model: Module, p: _Plan, svd: Map<string, _SvdFactors>): void {
+  const first = p.records[0];
+  const targets = _combinedTargets(p.records, p.who);
+  _inject(model, p.who, p.newName, {
     targets,
-    rank,
-    alpha: rank,
+    rank: p.rank,
+    alpha: p.rank,
     dropout: first.dropout,
     rsLora: first.rsLora,
     useDora: first.useDora,
@@ -177,28 +251,30 @@ export function addWeightedAdapter(
     layersPattern: first.layersPattern ?? undefined,
   }, { strictModulesToSave: false });
   noGrad(() => {
-    for (const [, l] of _loraLayers(model)) {
-      const target = l.adapter(newName);
+    for (const [n, l] of _loraLayers(model)) {
+      const target = l.adapter(p.newName);
       if (target === undefined) continue;
-      const present = adapters.map((a, i) => [l.adapter(a), weights[i]] as const)
-        .filter(([a]) => a !== undefined) as [NonNullable<ReturnType<typeof l.adapter>>, number][];
+      const present = _present(l, p.adapters, p.weights);
       scope(() => {
         let a: Tensor, b: Tensor;
         if (present.length === 0) {
           a = target.loraA.mul(0);
           b = target.loraB.mul(0);
-        } else if (combination === "cat") {
+        } else if (p.combination === "cat") {
           a = cat(present.map(([x, w]) => x.loraA.mul(w * x.scaling)), 0);
           b = cat(present.map(([x]) => x.loraB), 1);
           [a, b] = _pad(a, b, target.rank);
-        } else if (combination === "linear") {
+        } else if (p.combination === "linear") {
           a = _sum(present.map(([x, w]) => {
             const ws = w * x.scaling;
             return x.loraA.mul(Math.sqrt(Math.abs(ws)) * (ws >= 0 ? 1 : -1));
           }));
           b = _sum(present.map(([x, w]) => x.loraB.mul(Math.sqrt(Math.abs(w * x.scaling)))));
         } else {
-          [a, b] = _svdCombine.factors(l, present, target.rank, opts.svdClamp);
+          const f = svd.get(n)!;
+          const where = { backend: target.loraA.backend };
+          a = tensor(f.a.data, { shape: f.a.shape, ...where });
+          b = tensor(f.b.data, { shape: f.b.shape, ...where });
         }
         target.loraA.assign(a);
         target.loraB.assign(b);

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { manualSeed, noGrad, type Tensor } from "../tensor/mod.ts";
+import { keep, manualSeed, noGrad, scope, type Tensor, tensor } from "../tensor/mod.ts";
 import { Embedding, type Module } from "../nn/mod.ts";
-import { _isDecompositionInit, type LoraAdapterOptions } from "./adapter.ts";
+import { _isDecompositionInit, type LoraAdapter, type LoraAdapterOptions } from "./adapter.ts";
 import { _checkAdapterName, DEFAULT_ADAPTER, LoraLayer } from "./lora_layer.ts";
 import { LoraLinear } from "./lora_linear.ts";
 import { LoraEmbedding } from "./lora_embedding.ts";
@@ -23,7 +23,15 @@ import {
   type AdapterOptions,
   type WrapOptions,
 } from "./options.ts";
-import { _decompose } from "./init_decomposition.ts";
+import {
+  _checkDecomposable,
+  type _Decomposed,
+  _decomposeAsync,
+  _decomposeSync,
+  type _DecompositionTarget,
+  _readsSync,
+} from "./init_decomposition.ts";
+import { _scaling } from "./adapter.ts";
 
 export type { AdapterOptions, WrapOptions };
 
@@ -92,6 +100,85 @@ export interface _InjectOptions {
   strictModulesToSave: boolean;
   /** Make the adapter active even when others are (default: only the first adapter is). */
   activate?: boolean;
+  /** An SVD / QR init's results, computed beforehand (where reading W back is asynchronous). */
+  decomposed?: Map<string, _Decomposed>;
+}
+
+/** Checks and selection shared by `_inject` and the async precomputation. */
+function _plan(
+  model: Module,
+  who: string,
+  name: string,
+  o: AdapterOptions,
+  io: _InjectOptions,
+): {
+  candidates: Map<string, Module>;
+  picked: string[];
+  saves: [string, Module][];
+  targets: _DecompositionTarget[];
+} {
+  _checkModel(who, model);
+  _checkAdapterName(who, name);
+  _checkWrapOptions(who, o);
+  const record = _wrapInfo.get(model)?.adapters.get(name);
+  if (
+    record && (record.useDora !== (o.useDora ?? false) || record.rsLora !== (o.rsLora ?? false))
+  ) {
+    throw new TypeError(
+      `${who}: adapter "${name}" exists with useDora ${record.useDora} and rsLora ${record.rsLora}; more layers must match`,
+    );
+  }
+  const candidates = _candidates(model, name);
+  const picked = _selectTargets(o, candidates, who);
+  const saves = _saveTargets(model, o.modulesToSave, name, picked, io.strictModulesToSave, who);
+  const init = o.init ?? "kaiming";
+  const targets: _DecompositionTarget[] = [];
+  if (_isDecompositionInit(init)) {
+    for (const n of picked) {
+      const m = candidates.get(n)!;
+      const base = m instanceof LoraLayer ? m.base : m;
+      if (base instanceof Embedding) {
+        throw new TypeError(`${who}: init "${init}" needs Linear layers; "${n}" is an Embedding`);
+      }
+      const { rank, alpha } = _layerSize(n, o);
+      targets.push([n, base, rank, _scaling(alpha, rank, o.rsLora ?? false)]);
+    }
+    _checkDecomposable(who, init, targets);
+  }
+  return { candidates, picked, saves, targets };
+}
+
+/**
+ * The SVD / QR results an init needs, read back and computed on the host:
+ * awaited, so it works on every backend.
+ */
+export async function _precompute(
+  model: Module,
+  who: string,
+  name: string,
+  o: AdapterOptions,
+  io: _InjectOptions,
+): Promise<Map<string, _Decomposed> | undefined> {
+  const { targets } = _plan(model, who, name, o, io);
+  if (targets.length === 0) return undefined;
+  if (o.seed !== undefined) manualSeed(o.seed);
+  return await _decomposeAsync(targets, o.init!);
+}
+
+/** Writes an SVD / QR init into a fresh adapter and its base weight. */
+function _applyDecomposition(layer: LoraLayer, name: string, init: string, d: _Decomposed): void {
+  const a = layer.adapter(name)!;
+  const w = (layer.base as unknown as { weight: Tensor }).weight;
+  const up = (m: _Decomposed["a"]) => tensor(m.data, { shape: m.shape, backend: w.backend });
+  noGrad(() => {
+    const [ta, tb, tr] = [up(d.a), up(d.b), up(d.residual)];
+    a.loraA.assign(ta);
+    a.loraB.assign(tb);
+    w.assign(tr);
+    tr.dispose();
+    a._setInit(init as LoraAdapter["init"], { a: keep(ta), b: keep(tb) });
+  });
+  if (a.useDora) layer._initMagnitude(a);
 }
 
 /**
@@ -108,28 +195,22 @@ export function _inject(
   o: AdapterOptions,
   io: _InjectOptions = { strictModulesToSave: true },
 ): string[] {
-  _checkModel(who, model);
-  _checkAdapterName(who, name);
-  _checkWrapOptions(who, o);
+  const { candidates, picked, saves, targets } = _plan(model, who, name, o, io);
   const info = _wrapInfo.get(model);
   const record = info?.adapters.get(name);
-  if (
-    record && (record.useDora !== (o.useDora ?? false) || record.rsLora !== (o.rsLora ?? false))
-  ) {
-    throw new TypeError(
-      `${who}: adapter "${name}" exists with useDora ${record.useDora} and rsLora ${record.rsLora}; more layers must match`,
-    );
-  }
-  const candidates = _candidates(model, name);
-  const picked = _selectTargets(o, candidates, who);
-  const saves = _saveTargets(model, o.modulesToSave, name, picked, io.strictModulesToSave, who);
   const init = o.init ?? "kaiming";
-  if (_isDecompositionInit(init)) {
-    const emb = picked.find((n) => candidates.get(n) instanceof Embedding);
-    if (emb) {
-      throw new TypeError(`${who}: init "${init}" needs Linear layers; "${emb}" is an Embedding`);
+  let decomposed = io.decomposed;
+  if (targets.length > 0 && decomposed === undefined) {
+    const slow = targets.find(([, base]) => !_readsSync(_baseWeightOf(base)));
+    if (slow) {
+      throw new TypeError(
+        `${who}: init "${init}" reads the base weights back, which is asynchronous on the ${
+          _baseWeightOf(slow[1]).backend
+        } backend: use await lora.wrapAsync(…) there`,
+      );
     }
-    _decompose.check(who, init);
+    if (o.seed !== undefined) manualSeed(o.seed);
+    decomposed = scope(() => _decomposeSync(targets, init));
   }
   // Everything is checked: from here on nothing throws for the input's sake.
   const state = info ?? _newInfo(model);
@@ -144,11 +225,10 @@ export function _inject(
   if (o.seed !== undefined) manualSeed(o.seed);
   for (const n of picked) {
     const m = candidates.get(n)!;
-    const decomposed = _isDecompositionInit(init);
     const opts: LoraAdapterOptions = {
       ..._layerSize(n, o),
       dropout: o.dropout,
-      init: decomposed ? "kaiming" : init, // drawn, then replaced from W's decomposition
+      init: _isDecompositionInit(init) ? "kaiming" : init, // drawn, then replaced from W's decomposition
       rsLora: o.rsLora,
       useDora: o.useDora,
     };
@@ -162,7 +242,8 @@ export function _inject(
         : new LoraLinear(m as ConstructorParameters<typeof LoraLinear>[0], opts, name);
       model.setModule(n, layer);
     }
-    if (decomposed) _decompose.apply(layer as LoraLinear, name, init);
+    const d = decomposed?.get(n);
+    if (d) _applyDecomposition(layer, name, init, d);
   }
   for (const [n, m] of saves) {
     if (m instanceof ModulesToSaveWrapper) m._add(name);
@@ -177,6 +258,10 @@ export function _inject(
   if (state.active.length === 0 || io.activate) state.active = [name];
   _applyActive(model, state.active);
   return picked;
+}
+
+function _baseWeightOf(base: Module): Tensor {
+  return (base as unknown as { weight: Tensor }).weight;
 }
 
 function _newInfo(model: Module): _WrapInfo {
@@ -233,6 +318,45 @@ export function wrap<M extends Module>(
 ): M {
   const { adapterName = DEFAULT_ADAPTER, ...rest } = opts ?? {};
   _inject(model, "lora.wrap", adapterName, { ...rest, targets, rank, alpha });
+  return model;
+}
+
+/**
+ * {@link wrap} for every backend and every init: the SVD / QR inits
+ * (`"pissa"`, `"pissa_niter_N"`, `"olora"`) read the base weights back,
+ * which `wrap` can only do at once where the backend reads synchronously
+ * (the CPU); this awaits the reads, so it also works on WebGPU. Everything
+ * is checked before anything changes; the model is not touched until the
+ * factorisations are done.
+ *
+ * @param model The model (changed in place).
+ * @param targets As {@link wrap}.
+ * @param rank The rank r.
+ * @param alpha Scaling numerator.
+ * @param opts {@link WrapOptions}.
+ * @returns A promise of `model`.
+ * @throws {TypeError} For a wrong kind of argument (the promise rejects).
+ * @throws {RangeError} For a bad rank, alpha or dropout.
+ * @throws {Error} When a target matches no layer.
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const seq = new nn.Sequential(new nn.Linear(8, 8));
+ * await lora.wrapAsync(seq, ["0"], 2, 4, { init: "pissa" });
+ * ```
+ */
+export async function wrapAsync<M extends Module>(
+  model: M,
+  targets: LoraTargets,
+  rank: number,
+  alpha: number,
+  opts: WrapOptions = {},
+): Promise<M> {
+  const { adapterName = DEFAULT_ADAPTER, ...rest } = opts ?? {};
+  const o = { ...rest, targets, rank, alpha };
+  const io = { strictModulesToSave: true };
+  const decomposed = await _precompute(model, "lora.wrapAsync", adapterName, o, io);
+  _inject(model, "lora.wrapAsync", adapterName, o, { ...io, decomposed });
   return model;
 }
 

@@ -5,7 +5,8 @@
  * outputs, gradients, merged weights and weighted combinations (1e-4).
  */
 import assert from "node:assert/strict";
-import { assertClose, noGrad, scope, type Tensor, tensor } from "../../mod.ts";
+import { assertClose, linalg, noGrad, randn, scope, type Tensor, tensor } from "../../mod.ts";
+import * as nn from "../../nn/mod.ts";
 import * as lora from "../../lora/mod.ts";
 import { backendTest } from "../_backends.ts";
 import { type EmbedNet, embedNetFrom } from "./_model.ts";
@@ -191,3 +192,122 @@ backendTest(
     });
   },
 );
+
+for (const kind of ["svd", "svd_clamp"] as const) {
+  backendTest(`addWeightedAdapter "${kind}" matches PEFT's arithmetic`, async () => {
+    const net = await multi();
+    const spec = E.multi[`weighted_${kind}`];
+    // A promise where the backend reads back asynchronously; done at once elsewhere.
+    await lora.addWeightedAdapter(net, spec.names, spec.weights, "mix", {
+      combination: "svd",
+      svdRank: spec.rank,
+      svdClamp: spec.clamp ?? undefined,
+    });
+    lora.setAdapter(net, "mix");
+    await assertClose(net.forward(ids()), spec.output, TOL);
+    for (const [name, delta] of Object.entries(spec.delta)) {
+      const a = (net.getModule(name) as lora.LoraLayer).adapter("mix")!;
+      assert.equal(a.rank, spec.rank);
+      await assertClose(noGrad(() => a.loraB.matmul(a.loraA)), delta as number[][], TOL);
+    }
+  });
+}
+
+for (const init of ["pissa", "olora"] as const) {
+  backendTest(`init "${init}" takes A and B from W and leaves the residual, as PEFT`, async () => {
+    const net = base();
+    const targets = ["model.layers.0.q_proj", "model.layers.1.v_proj"];
+    await lora.wrapAsync(net, targets, 2, 4, { init });
+    await assertClose(net.forward(ids()), E.multi.base, TOL); // the model is unchanged
+    for (const name of targets) {
+      const l = net.getModule(name) as lora.LoraLinear;
+      const want = E.decomposition[init][name];
+      await assertClose(l.base.weight, want.residual, TOL);
+      await assertClose(noGrad(() => l.loraB.matmul(l.loraA).mul(2)), want.delta, TOL);
+      assert.equal(l.init, init);
+    }
+  });
+}
+
+backendTest('init "pissa_niter_4": a randomised SVD; residual + s·B·A = W', async () => {
+  // W with a clear gap after two singular values, where four power
+  // iterations find the top-2 subspace closely (PEFT's svd_lowrank use).
+  const seq = new nn.Sequential(new nn.Linear(16, 12));
+  const lin = seq.getModule("0") as nn.Linear;
+  const w = noGrad(() =>
+    scope(() => randn([12, 2]).matmul(randn([2, 16])).add(randn([12, 16]).mul(0.01)))
+  );
+  lin.weight.assign(w);
+  const { U, S, Vh } = await linalg.svd(w);
+  const best = noGrad(() => U.narrow(1, 0, 2).mul(S.narrow(0, 0, 2)).matmul(Vh.narrow(0, 0, 2)));
+  await lora.wrapAsync(seq, ["0"], 2, 4, { init: "pissa_niter_4", seed: 3 });
+  const l = seq.getModule("0") as lora.LoraLinear;
+  const delta = noGrad(() => l.loraB.matmul(l.loraA).mul(2));
+  await assertClose(noGrad(() => l.base.weight.add(delta)), w, { atol: 1e-5, rtol: 1e-5 });
+  await assertClose(delta, best, { atol: 1e-3, rtol: 1e-3 });
+});
+
+backendTest(
+  'a trained PiSSA adapter (init_lora_weights "pissa") loads onto the original base',
+  async () => {
+    const net = base();
+    await lora.load(net, new URL("pissa/", DIR)); // redoes pissa on W, then loads A and B
+    await assertClose(net.forward(ids()), E.pissa_trained.output, TOL);
+  },
+);
+
+backendTest("convertToLora saves a PiSSA adapter as plain LoRA for the original base", async () => {
+  const net = base();
+  await lora.load(net, new URL("pissa/", DIR));
+  await withDir(async (dir) => {
+    await lora.save(net, dir, { convertToLora: true });
+    const config = JSON.parse(await Deno.readTextFile(`${dir}/adapter_config.json`));
+    assert.deepEqual([config.r, config.lora_alpha, config.init_lora_weights], [4, 8, true]);
+    const plain = base();
+    await lora.load(plain, dir);
+    await assertClose(plain.forward(ids()), E.pissa_trained.output, TOL);
+    for (const [name, want] of Object.entries(E.pissa_trained.converted_delta)) {
+      const l = plain.getModule(name) as lora.LoraLinear;
+      await assertClose(
+        noGrad(() => l.loraB.matmul(l.loraA).mul(l.scaling)),
+        want as number[][],
+        TOL,
+      );
+    }
+  });
+});
+
+backendTest(
+  "decomposition inits: wrap needs synchronous reads; DoRA cannot be converted",
+  async () => {
+    const net = base();
+    if (tensor([1]).backend === "webgpu") {
+      assert.throws(() => lora.wrap(net, ["q_proj"], 2, 4, { init: "pissa" }), /wrapAsync/);
+      return;
+    }
+    lora.wrap(net, ["q_proj"], 2, 4, { init: "olora", useDora: true });
+    await assertClose(net.forward(ids()), E.multi.base, TOL);
+    await withDir(async (dir) => {
+      await assert.rejects(() => lora.save(net, dir, { convertToLora: true }), /DoRA/);
+    });
+    assert.throws(() => lora.wrap(base(), ["q_proj"], 7, 4, { init: "pissa" }), RangeError);
+    assert.throws(() => lora.wrap(base(), ["embed_tokens"], 2, 4, { init: "pissa" }), /Embedding/);
+  },
+);
+
+backendTest("several adapters save to and load from a Map of files (a browser's)", async () => {
+  const net = await multi();
+  const files = new Map<string, Uint8Array>();
+  await lora.save(net, files);
+  assert.deepEqual([...files.keys()].sort(), [
+    "adapter_config.json",
+    "adapter_model.safetensors",
+    "other/adapter_config.json",
+    "other/adapter_model.safetensors",
+    "third/adapter_config.json",
+    "third/adapter_model.safetensors",
+  ]);
+  const fresh = base();
+  await lora.load(fresh, files, { adapterName: "third" });
+  await assertClose(fresh.forward(ids()), E.multi.third, TOL); // the model's first adapter: active
+});
