@@ -25,8 +25,8 @@ import {
 } from "./options.ts";
 import {
   _checkDecomposable,
-  type _Decomposed,
   _decomposeAsync,
+  type _Decomposed,
   _decomposeSync,
   type _DecompositionTarget,
   _readsSync,
