@@ -277,3 +277,40 @@ backendTest("an embedding adapter starts at zero, trains, merges and unmerges", 
   lora.unmerge(seq);
   await assertClose(emb.base.weight, W, { atol: 1e-6, rtol: 1e-6 });
 });
+
+backendTest(
+  "a DoRA adapter active after a plain one scales PEFT's running result (host float64)",
+  async () => {
+    const seq = lora.wrap(new nn.Sequential(new nn.Linear(5, 3)), ["0"], 2, 4, { seed: 1 });
+    lora.addAdapter(seq, "d", { targets: ["0"], rank: 2, alpha: 6, useDora: true, seed: 2 });
+    perturbB(seq, 7);
+    const layer = seq.getModule("0") as lora.LoraLinear;
+    const d = layer.adapter("d")!;
+    d.loraB.assign(randn([3, 2]).mul(0.5));
+    d.loraMagnitude!.assign(tensor([0.7, 1.3, 0.9]));
+    lora.setAdapter(seq, ["default", "d"]);
+    const x = randn([4, 5]);
+    const r1 = await hostLinear(x, layer, ["default"]);
+    const W = await layer.base.weight.data(), b = await layer.base.bias!.data();
+    const A = await d.loraA.data(), B = await d.loraB.data(), m = await d.loraMagnitude!.data();
+    const xs = await x.data(), s = d.scaling;
+    const want: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      for (let o = 0; o < 3; o++) {
+        let n2 = 0, lora = 0;
+        for (let j = 0; j < 5; j++) {
+          const w = W[o * 5 + j] + s * (B[o * 2] * A[j] + B[o * 2 + 1] * A[5 + j]);
+          n2 += w * w;
+        }
+        for (let q = 0; q < 2; q++) {
+          let down = 0;
+          for (let j = 0; j < 5; j++) down += xs[i * 5 + j] * A[q * 5 + j];
+          lora += down * B[o * 2 + q];
+        }
+        const c = m[o] / Math.sqrt(n2), r = r1[i * 3 + o];
+        want.push(r + (c - 1) * (r - b[o]) + c * s * lora);
+      }
+    }
+    await assertClose(seq.forward(x), want, { atol: 1e-5, rtol: 1e-5 });
+  },
+);
