@@ -108,10 +108,10 @@ export function _scaling(alpha: number, rank: number, rsLora: boolean): number {
 
 /**
  * One adapter of a layer: `loraA` [r, in], `loraB` [out, r], with DoRA a
- * `loraMagnitude` [out], and its dropout. For an embedding, "in" is the
- * number of rows and "out" the vector size (PEFT's `lora_embedding_A`
- * [r, num], `lora_embedding_B` [dim, r]). Its update to the base weight,
- * rows being outputs, is `scaling · B·A`.
+ * `loraMagnitude` [out], and its dropout. For an embedding the parameters
+ * are `loraEmbeddingA` [r, num] and `loraEmbeddingB` [dim, r] (PEFT's
+ * `lora_embedding_A` / `_B`; `loraA` / `loraB` read them too). Its update
+ * to the base weight, rows being outputs, is `scaling · B·A`.
  *
  * A layer's `"default"` adapter keeps its tensors on the layer itself
  * (`layer.loraA`); every other adapter is listed under
@@ -126,20 +126,20 @@ export function _scaling(alpha: number, rank: number, rsLora: boolean): number {
  * ```
  */
 export class LoraAdapter extends Module {
-  /** Down-projection A, [rank, in]. */
-  loraA: Tensor;
-  /** Up-projection B, [out, rank]. */
-  loraB: Tensor;
   /** Dropout on the adapter's input (an `Identity` when p = 0). */
-  dropout: Module;
+  declare dropout: Module;
   /** DoRA's magnitude per output row, [out]; undefined without DoRA. */
-  loraMagnitude: Tensor | undefined;
+  declare loraMagnitude: Tensor | undefined;
   /** The rank r. */
-  readonly rank: number;
+  declare readonly rank: number;
   /** Whether this is a DoRA adapter. */
-  readonly useDora: boolean;
+  declare readonly useDora: boolean;
   /** The update's multiplier: alpha / r, or alpha / √r with rsLora. */
-  scaling: number;
+  declare scaling: number;
+  /** A and B as an SVD / QR init set them (for saving as plain LoRA), else undefined. */
+  declare _initial: { a: Tensor; b: Tensor } | undefined;
+  #a: Tensor;
+  #b: Tensor;
   #alpha: number;
   #rsLora: boolean;
   #init: LoraInit;
@@ -167,32 +167,49 @@ export class LoraAdapter extends Module {
     const where = { backend };
     this.#init = opts.init ?? "kaiming";
     if (kind === "embedding") {
-      this.loraA = parameter(zeros([rank, inF], where));
-      this.loraB = normalParameter([outF, rank], 0, 1, where);
+      this.#a = parameter(zeros([rank, inF], where));
+      this.#b = normalParameter([outF, rank], 0, 1, where);
     } else {
       const bound = 1 / Math.sqrt(inF);
-      this.loraA = this.#init === "gaussian"
+      this.#a = this.#init === "gaussian"
         ? normalParameter([rank, inF], 0, 1 / rank, where)
         : uniformParameter([rank, inF], -bound, bound, where);
-      this.loraB = parameter(zeros([outF, rank], where));
+      this.#b = parameter(zeros([outF, rank], where));
+    }
+    // The parameter names: loraA / loraB, or as PEFT's lora_embedding_A / _B
+    // for an embedding, loraEmbeddingA / loraEmbeddingB; then the dropout and
+    // the DoRA magnitude (field order is parameter order).
+    const [na, nb] = kind === "embedding"
+      ? ["loraEmbeddingA", "loraEmbeddingB"]
+      : ["loraA", "loraB"];
+    for (const [k, v] of [[na, this.#a], [nb, this.#b]] as const) {
+      Object.defineProperty(this, k, { value: v, enumerable: true, configurable: true });
     }
     const p = kind === "linear" ? opts.dropout ?? 0 : 0;
     this.dropout = p > 0 ? new Dropout(p) : new Identity();
     this.loraMagnitude = undefined;
-    this.rank = rank;
-    this.useDora = opts.useDora ?? false;
+    Object.defineProperty(this, "_initial", { value: undefined, writable: true });
+    (this as { rank: number }).rank = rank;
+    (this as { useDora: boolean }).useDora = opts.useDora ?? false;
     this.#alpha = alpha;
     this.#rsLora = opts.rsLora ?? false;
     this.scaling = _scaling(alpha, rank, this.#rsLora);
+  }
+
+  /** Down-projection A, [rank, in] (an embedding's `loraEmbeddingA`, [rank, num]). */
+  get loraA(): Tensor {
+    return this.#a;
+  }
+
+  /** Up-projection B, [out, rank] (an embedding's `loraEmbeddingB`, [dim, rank]). */
+  get loraB(): Tensor {
+    return this.#b;
   }
 
   /** How A and B were initialised. */
   get init(): LoraInit {
     return this.#init;
   }
-
-  /** A and B as an SVD / QR init set them (for saving as plain LoRA), else undefined. */
-  _initial: { a: Tensor; b: Tensor } | undefined = undefined;
 
   /** Records an SVD / QR initialisation done after construction, keeping A₀ and B₀. */
   _setInit(init: LoraInit, initial?: { a: Tensor; b: Tensor }): void {

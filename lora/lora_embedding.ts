@@ -17,8 +17,9 @@ import { _routedForward } from "./_routed_forward.ts";
 
 /**
  * A LoRA-adapted embedding. Parameters: `base.weight` [num, dim] (frozen by
- * `lora.wrap`), the `"default"` adapter's `loraA` [rank, num] (zeros, so a
- * fresh layer looks up exactly what `base` does) and `loraB` [dim, rank],
+ * `lora.wrap`), the `"default"` adapter's `loraEmbeddingA` [rank, num]
+ * (zeros, so a fresh layer looks up exactly what `base` does) and
+ * `loraEmbeddingB` [dim, rank],
  * `loraMagnitude` [dim] with DoRA, and other adapters under
  * `adapters.<name>`. Row i of the table gains `scaling · (B·A)ᵀ[i]`.
  *
@@ -26,13 +27,17 @@ import { _routedForward } from "./_routed_forward.ts";
  * ```ts
  * import { lora, nn, tensor } from "../mod.ts";
  * const emb = new lora.LoraEmbedding(new nn.Embedding(10, 4), { rank: 2, alpha: 2 });
- * console.log(emb.loraA.shape, emb.loraB.shape); // [2, 10] [4, 2]
+ * console.log(emb.loraEmbeddingA.shape, emb.loraEmbeddingB.shape); // [2, 10] [4, 2]
  * console.log(emb.forward(tensor([[1, 2]], { dtype: "int32" })).shape); // [1, 2, 4]
  * ```
  */
 export class LoraEmbedding extends LoraLayer {
   /** The adapted embedding. */
   declare base: Embedding;
+  /** The `"default"` adapter's A, [rank, num] (PEFT's `lora_embedding_A`; undefined on a layer without one). */
+  declare loraEmbeddingA: Tensor;
+  /** The `"default"` adapter's B, [dim, rank] (PEFT's `lora_embedding_B`). */
+  declare loraEmbeddingB: Tensor;
 
   /**
    * @param base The embedding to adapt (kept as `base`, not copied).
@@ -48,7 +53,7 @@ export class LoraEmbedding extends LoraLayer {
       throw new TypeError(`LoraEmbedding: base must be an nn.Embedding, got ${base}`);
     }
     _checkAdapterOptions("LoraEmbedding", opts);
-    super(base);
+    super(base, ["loraEmbeddingA", "loraEmbeddingB"]);
     if (!base.training) this.eval();
     this._addAdapter(adapterName, opts);
     this._setActive([adapterName]);

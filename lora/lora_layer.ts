@@ -39,7 +39,8 @@ export function _checkAdapterName(who: string, name: unknown): asserts name is s
 /**
  * A wrapped layer with one or more named adapters. `base` is the original
  * layer; the `"default"` adapter's tensors are the layer's own `loraA`,
- * `loraB` (and `loraMagnitude` with DoRA), every other adapter's are under
+ * `loraB` (an embedding's `loraEmbeddingA`, `loraEmbeddingB`; and
+ * `loraMagnitude` with DoRA), every other adapter's are under
  * `adapters.<name>`. `rank`, `alpha`, `scaling`… describe the `"default"`
  * adapter (or, on a layer without one, its first adapter).
  *
@@ -54,10 +55,6 @@ export function _checkAdapterName(who: string, name: unknown): asserts name is s
 export abstract class LoraLayer extends Module {
   /** The adapted layer. */
   declare base: Module;
-  /** The `"default"` adapter's A (undefined on a layer without a `"default"` adapter). */
-  declare loraA: Tensor;
-  /** The `"default"` adapter's B (undefined on a layer without a `"default"` adapter). */
-  declare loraB: Tensor;
   /** The `"default"` adapter's dropout. */
   declare dropout: Module;
   /** The `"default"` adapter's DoRA magnitude, [out]; undefined without DoRA. */
@@ -71,16 +68,20 @@ export abstract class LoraLayer extends Module {
   #enabled = true;
   #routing: readonly string[] | null = null;
 
+  #keys: readonly [string, string];
+
   /**
    * @param base The layer to adapt (kept as `base`, not copied).
+   * @param keys The field names of the default adapter's A and B.
    */
-  constructor(base: Module) {
+  constructor(base: Module, keys: readonly [string, string]) {
     super();
-    // Field order is parameter order: base.*, loraA, loraB, loraMagnitude, adapters.*.
+    // Field order is parameter order: base.*, A, B, loraMagnitude, adapters.*.
+    this.#keys = keys;
     this.base = base;
     Object.assign(this, {
-      loraA: undefined,
-      loraB: undefined,
+      [keys[0]]: undefined,
+      [keys[1]]: undefined,
       dropout: undefined,
       loraMagnitude: undefined,
       adapters: undefined,
@@ -237,8 +238,7 @@ export abstract class LoraLayer extends Module {
   _attach(name: string): void {
     const a = this.#adapters.get(name)!;
     if (name === DEFAULT_ADAPTER) {
-      this.loraA = a.loraA;
-      this.loraB = a.loraB;
+      Object.assign(this, { [this.#keys[0]]: a.loraA, [this.#keys[1]]: a.loraB });
       this.dropout = a.dropout;
       this.loraMagnitude = a.loraMagnitude;
       return;
@@ -262,8 +262,8 @@ export abstract class LoraLayer extends Module {
     this.#norms.delete(name);
     if (name === DEFAULT_ADAPTER) {
       Object.assign(this, {
-        loraA: undefined,
-        loraB: undefined,
+        [this.#keys[0]]: undefined,
+        [this.#keys[1]]: undefined,
         dropout: undefined,
         loraMagnitude: undefined,
       });

@@ -58,6 +58,10 @@ export function _checkLoraOptions(who: string, o: LoraAdapterOptions): void {
 export class LoraLinear extends LoraLayer {
   /** The adapted layer: an `nn.Linear`, or transformers' `nn.Conv1D` (GPT-2). */
   declare base: Linear | Conv1D;
+  /** The `"default"` adapter's A, [rank, in] (undefined on a layer without one). */
+  declare loraA: Tensor;
+  /** The `"default"` adapter's B, [out, rank] (undefined on a layer without one). */
+  declare loraB: Tensor;
 
   /**
    * @param base The layer to adapt (kept as `base`, not copied).
@@ -76,7 +80,7 @@ export class LoraLinear extends LoraLayer {
     if (opts.init !== undefined && opts.init !== "kaiming" && opts.init !== "gaussian") {
       throw new TypeError(`LoraLinear: init "${opts.init}" needs lora.wrap (it changes the base)`);
     }
-    super(base);
+    super(base, ["loraA", "loraB"]);
     if (!base.training) this.eval();
     this._addAdapter(adapterName, opts);
     this._setActive([adapterName]);

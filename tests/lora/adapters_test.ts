@@ -262,12 +262,14 @@ backendTest("an embedding adapter starts at zero, trains, merges and unmerges", 
   const want = await seq.forward(ids).data();
   lora.wrap(seq, ["0"], 2, 4);
   const emb = seq.getModule("0") as lora.LoraEmbedding;
-  assert.deepEqual(emb.loraA.shape, [2, 7]);
-  assert.deepEqual(emb.loraB.shape, [3, 2]);
+  assert.deepEqual(emb.loraEmbeddingA.shape, [2, 7]);
+  assert.deepEqual(emb.loraEmbeddingB.shape, [3, 2]);
   assert.deepEqual(await seq.forward(ids).data(), want);
-  emb.loraA.assign(randn([2, 7]));
+  emb.loraEmbeddingA.assign(randn([2, 7]));
   // Host: row i of the table gains s·(B·A)ᵀ[i] = s·Σq A[q,i]·B[:,q].
-  const A = await emb.loraA.data(), B = await emb.loraB.data(), W = await emb.base.weight.data();
+  const A = await emb.loraEmbeddingA.data(),
+    B = await emb.loraEmbeddingB.data(),
+    W = await emb.base.weight.data();
   const row = (i: number) =>
     [0, 1, 2].map((d) => W[i * 3 + d] + 2 * (A[i] * B[d * 2] + A[7 + i] * B[d * 2 + 1]));
   const expected = [1, 6, 0, 1].flatMap(row);
@@ -314,3 +316,23 @@ backendTest(
     await assertClose(seq.forward(x), want, { atol: 1e-5, rtol: 1e-5 });
   },
 );
+
+backendTest("embedding adapters and DoRA magnitudes land in LoRA+'s groups as PEFT's", async () => {
+  const { EmbedNet } = await import("./_model.ts");
+  const { optim } = await import("../../mod.ts");
+  const net = lora.wrap(new EmbedNet(), ["q_proj", "embed_tokens"], 2, 4, { useDora: true });
+  const names = new Map([...net.namedParameters()].map(([k, p]) => [p, k]));
+  const groups = optim.loraPlusGroups(net, { lr: 1e-3 }).map((g) =>
+    g.params.map((p) => names.get(p as Tensor)!).sort()
+  );
+  assert.deepEqual(groups, [
+    ["model.layers.0.q_proj.loraA", "model.layers.1.q_proj.loraA"],
+    ["model.embed_tokens.loraEmbeddingA", "model.embed_tokens.loraEmbeddingB"],
+    ["model.layers.0.q_proj.loraB", "model.layers.1.q_proj.loraB"],
+    [
+      "model.embed_tokens.loraMagnitude",
+      "model.layers.0.q_proj.loraMagnitude",
+      "model.layers.1.q_proj.loraMagnitude",
+    ],
+  ]);
+});
