@@ -336,3 +336,22 @@ backendTest("embedding adapters and DoRA magnitudes land in LoRA+'s groups as PE
     ],
   ]);
 });
+
+backendTest("DoRA on a Conv1D (fan_in_fan_out): fresh = base, merged = unmerged", async () => {
+  const seq = new nn.Sequential(new nn.Conv1D(5, 4));
+  const conv = seq.getModule("0") as nn.Conv1D;
+  conv.weight.assign(randn([5, 4]));
+  const x = randn([3, 5]);
+  const base = await seq.forward(x).data();
+  lora.wrap(seq, ["0"], 2, 4, { useDora: true, seed: 5 });
+  await assertClose(seq.forward(x), base, { atol: 1e-5, rtol: 1e-5 });
+  const l = seq.getModule("0") as lora.LoraLinear;
+  l.loraB.assign(randn([4, 2]));
+  l.loraMagnitude!.assign(l.loraMagnitude!.mul(1.2));
+  const want = await seq.forward(x).data();
+  const w0 = await conv.weight.data();
+  lora.merge(seq);
+  await assertClose(seq.forward(x), want, { atol: 1e-5, rtol: 1e-5 });
+  lora.unmerge(seq);
+  await assertClose(conv.weight, w0, { atol: 1e-6, rtol: 1e-6 });
+});
