@@ -180,12 +180,32 @@ function _checkLayer(
   if (g.m) _checkShape(g.m[0], g.m[1].shape, [outF]);
 }
 
+/**
+ * The file's full base weights of adapted layers, `<layer>.base_layer.weight`
+ * (PEFT's `save_embedding_layers`, which it sets when `embed_tokens` or
+ * `lm_head` is a target): checked against the base, loaded into it as PEFT does.
+ */
+function _baseLayerKeys(plan: _Plan, rest: Map<string, SafetensorsEntry>): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const n of plan.layers) {
+    const key = `${PEFT_PREFIX}${n}.base_layer.weight`;
+    const e = rest.get(key);
+    if (e === undefined) continue;
+    const w = (plan.bases.get(n) as unknown as { weight: Tensor }).weight;
+    _checkShape(key, e.shape, w.shape);
+    out.set(key, w);
+  }
+  return out;
+}
+
 function _checkSaves(plan: _Plan, rest: Map<string, SafetensorsEntry>): void {
   const expected = new Map<string, Tensor>();
   for (const [n, params] of plan.saves) {
     for (const [path, p] of params) expected.set(`${PEFT_PREFIX}${n}.${path}`, p);
   }
+  const bases = _baseLayerKeys(plan, rest);
   for (const key of rest.keys()) {
+    if (bases.has(key)) continue;
     if (!expected.has(key)) {
       throw new Error(
         `lora.load: unexpected key "${key}" (not a LoRA key, nor a parameter of a modules_to_save module${
@@ -238,6 +258,7 @@ export async function _applyAdapter(
     _checkLayer(n, groups.get(n), plan.bases.get(n)!, c, lora.get(n), name, c.useDora);
   }
   _checkSaves(plan, rest);
+  const bases = _baseLayerKeys(plan, rest);
   // Everything fits: from here on nothing throws for the input's sake.
   if (!record) {
     const exact = new RegExp(
@@ -280,6 +301,14 @@ export async function _applyAdapter(
     extra: Object.fromEntries(Object.entries(c.raw).filter(([k]) => !KNOWN.includes(k))),
   });
   _fill(model, name, c, groups, rest);
+  noGrad(() => {
+    for (const [key, w] of bases) {
+      const e = rest.get(key)!;
+      const src = tensor(e.data, { shape: e.shape, backend: w.backend });
+      w.assign(src);
+      src.dispose();
+    }
+  });
 }
 
 /** Copies the checked values in. */

@@ -311,3 +311,14 @@ backendTest("several adapters save to and load from a Map of files (a browser's)
   await lora.load(fresh, files, { adapterName: "third" });
   await assertClose(fresh.forward(ids()), E.multi.third, TOL); // the model's first adapter: active
 });
+
+backendTest(
+  "an adapter with the embedding's full weight (PEFT's save_embedding_layers) loads it",
+  async () => {
+    const net = base();
+    await lora.load(net, new URL("embed_full/", DIR));
+    await assertClose(net.forward(ids()), E.embed_full.output, TOL);
+    const emb = net.getModule("model.embed_tokens") as lora.LoraEmbedding;
+    assert.ok(emb.loraEmbeddingA.requiresGrad && !emb.base.weight.requiresGrad);
+  },
+);
