@@ -15,7 +15,7 @@ import { ModulesToSaveWrapper } from "./modules_to_save.ts";
 import { _loraLayers, _wrappers } from "./_parts.ts";
 import { _wrapInfo } from "./_state.ts";
 import { _selectTargets } from "./targets.ts";
-import { _candidates, _inject, _precompute, _saveTargets } from "./wrap.ts";
+import { _candidates, _inject, _precompute, _saveTargets } from "./inject.ts";
 import { _alphaFor, type _Config, _rankFor, _readConfig } from "./peft_config.ts";
 import { type _Group, _groupKeys, _keysOf, PEFT_PREFIX } from "./peft_format.ts";
 

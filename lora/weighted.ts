@@ -11,7 +11,7 @@ import { _checkAdapterName } from "./lora_layer.ts";
 import { _checkModel, _copyConflicts, _loraLayers } from "./_parts.ts";
 import { _knownAdapters } from "./merge.ts";
 import { type _AdapterRecord, _wrapInfo } from "./_state.ts";
-import { _inject } from "./wrap.ts";
+import { _inject } from "./inject.ts";
 import type { LoraTargets } from "./targets.ts";
 import { type _SvdFactors, _svdFactors, _weightedDelta } from "./weighted_svd.ts";
 import { _readsSync } from "./init_decomposition.ts";
