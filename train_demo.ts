@@ -12,6 +12,9 @@
  *    the pretrained one again, and merging the adapters into the weights
  *    changes the outputs by float rounding only.
  * 4. Save the adapter as a PEFT directory, with a plot of the loss curve.
+ * 5. With `--adapters 2`: train a second adapter for task C on the same
+ *    frozen base, serve B and C (and the base) from one batch with
+ *    `lora.routed`, and mix the two adapters with `lora.addWeightedAdapter`.
  *
  * Run `deno task demo` (or `deno run -A train_demo.ts --help`).
  *
@@ -20,7 +23,7 @@
 
 import { HELP, parseDemoArgs, UsageError } from "./demo/cli.ts";
 import { runDemo } from "./demo/run.ts";
-import { SORT_ASC, SORT_DESC } from "./demo/tasks.ts";
+import { SORT_ASC, SORT_DESC, SORT_ROTATE } from "./demo/tasks.ts";
 import { formatSeconds, lossCurveSvg, sparkline } from "./demo/report.ts";
 import { count, pct, samplesTable } from "./demo/summary.ts";
 import { lora, setBackend } from "./mod.ts";
@@ -67,6 +70,13 @@ async function main(args: string[]): Promise<number> {
     lossCurveSvg([
       { label: `pretrain: ${SORT_ASC.name}`, values: run.losses.pretrain, color: "#1f77b4" },
       { label: `LoRA: ${SORT_DESC.name}`, values: run.losses.lora, color: "#d62728" },
+      ...(run.second
+        ? [{
+          label: `LoRA #2: ${SORT_ROTATE.name}`,
+          values: run.second.run.losses,
+          color: "#2ca02c",
+        }]
+        : []),
     ], "Tiny transformer: pretraining, then LoRA fine-tuning"),
   );
   console.log(`
@@ -86,11 +96,21 @@ Results
   } steps/s; total ${formatSeconds(r.seconds)}
   adapter saved to ${opts.out}/ (adapter_model.safetensors, adapter_config.json)
   loss curve: ${svgPath}
-  loss ${sparkline([run.losses.pretrain, run.losses.lora])}
+  loss ${
+    sparkline([
+      run.losses.pretrain,
+      run.losses.lora,
+      ...(run.second ? [run.second.run.losses] : []),
+    ])
+  }
 
 Samples (task B)`);
   const { inputs, before, after } = run.samples;
   for (const line of samplesTable(SORT_DESC, inputs, before, after)) console.log(line);
+  if (run.second) {
+    console.log("");
+    for (const line of run.second.lines) console.log(line);
+  }
   if (opts.json) console.log(JSON.stringify(r));
   return 0;
 }

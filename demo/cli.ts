@@ -24,6 +24,8 @@ export interface DemoOptions {
   seed: number;
   /** Where the adapter and the loss curve are written. */
   out: string;
+  /** Adapters to train: 1 (task B), or 2 (tasks B and C, then both served from one batch). */
+  adapters: 1 | 2;
   /** Print one JSON object as the last line. */
   json: boolean;
   /** A few steps only, for tests: the accuracy targets are not met. */
@@ -51,6 +53,9 @@ Options:
   --seed N               seed for weights, adapters and data (default 0)
   --out DIR              adapter directory, also gets loss_curve.svg
                          (default ./lora_adapter)
+  --adapters 1|2         2: also train a second adapter on task C (sort, then
+                         move the first digit to the end), serve B and C from
+                         one batch and mix them (default 1)
   --json                 print the run's figures as one JSON line, last
   --quick                ${QUICK_STEPS.pretrain} + ${QUICK_STEPS.finetune} steps, a smoke test (accuracy stays low)
   --help                 show this help`;
@@ -90,6 +95,7 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
         "pretrain-steps": { type: "string" },
         seed: { type: "string", default: "0" },
         out: { type: "string", default: "./lora_adapter" },
+        adapters: { type: "string", default: "1" },
         json: { type: "boolean", default: false },
         quick: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
@@ -106,6 +112,9 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
   const targets = v.targets.split(",").map((t) => t.trim()).filter((t) => t !== "");
   if (targets.length === 0) throw new UsageError("--targets needs at least one layer name");
   if (v.out === "") throw new UsageError("--out needs a directory");
+  if (v.adapters !== "1" && v.adapters !== "2") {
+    throw new UsageError(`--adapters must be 1 or 2, got "${v.adapters}"`);
+  }
   return {
     backend,
     rank,
@@ -119,6 +128,7 @@ export function parseDemoArgs(args: readonly string[]): DemoOptions {
     steps: _int("--steps", v.steps ?? (v.quick ? QUICK_STEPS.finetune : "300"), 1),
     seed: _int("--seed", v.seed, 0),
     out: v.out,
+    adapters: v.adapters === "2" ? 2 : 1,
     json: v.json,
     quick: v.quick,
     help: v.help,

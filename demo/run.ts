@@ -12,7 +12,8 @@
 import { lora, manualSeed, nn, setBackend } from "../mod.ts";
 import type { DemoOptions } from "./cli.ts";
 import { type ModelConfig, TinyTransformer } from "./model.ts";
-import { randomStrings, Rng, SORT_ASC, SORT_DESC, VOCAB_SIZE } from "./tasks.ts";
+import { randomStrings, Rng, SORT_ASC, SORT_DESC, SORT_ROTATE, VOCAB_SIZE } from "./tasks.ts";
+import { secondAdapter, type SecondAdapterResult } from "./adapters.ts";
 import { accuracy, logits, maxAbsDiff, predict, train } from "./train.ts";
 import { count, loraArithmetic, pct } from "./summary.ts";
 
@@ -45,6 +46,10 @@ export interface RunResult {
   stepsPerSecond: number;
   seconds: number;
   adapterDir: string;
+  /** Task C accuracy of the second adapter (`--adapters 2` only). */
+  secondTaskAccuracy?: number;
+  /** Whether each routed row equals its adapter's own output (`--adapters 2` only). */
+  routedBatchMatches?: boolean;
 }
 
 /** Where a run reports to; every hook is optional. */
@@ -76,6 +81,8 @@ export interface DemoRun {
   model: TinyTransformer;
   /** Pretraining speed (the result's `stepsPerSecond` is LoRA's). */
   pretrainStepsPerSecond: number;
+  /** The second adapter's phase (`adapters: 2` only). */
+  second?: SecondAdapterResult;
 }
 
 /** Last name parts of the model's Linear layers (`q_proj`, `lm_head`, …). */
@@ -104,7 +111,7 @@ export function demoModel(seed: number): TinyTransformer {
  * @throws {RangeError} When a target matches no Linear layer (naming it).
  */
 export async function runDemo(
-  opts: Omit<DemoOptions, "out" | "json" | "help">,
+  opts: Omit<DemoOptions, "out" | "json" | "help" | "adapters"> & { adapters?: 1 | 2 },
   hooks: DemoHooks = {},
 ): Promise<DemoRun> {
   const started = performance.now();
@@ -130,6 +137,9 @@ export async function runDemo(
   const ex = inputs[0];
   log(`Task A (pretraining): ${SORT_ASC.description}, e.g. ${ex} → ${SORT_ASC.apply(ex)}`);
   log(`Task B (LoRA only):   ${SORT_DESC.description}, e.g. ${ex} → ${SORT_DESC.apply(ex)}`);
+  if (opts.adapters === 2) {
+    log(`Task C (2nd adapter): ${SORT_ROTATE.description}, e.g. ${ex} → ${SORT_ROTATE.apply(ex)}`);
+  }
   log(`Accuracy: exact match of whole strings on ${test.length} held-out inputs.\n`);
 
   // 1. Pretrain every weight on task A.
@@ -174,6 +184,21 @@ export async function runDemo(
     baseTaskAccuracyAdapterOff = await accuracy(model, SORT_ASC, test);
   }
 
+  // (adapters: 2) A second adapter for task C, routing and mixing.
+  let second: SecondAdapterResult | undefined;
+  if (opts.adapters === 2) {
+    log("");
+    second = await secondAdapter(model, { a: SORT_ASC, b: SORT_DESC, c: SORT_ROTATE }, test, {
+      ...phase,
+      targets: opts.targets,
+      rank: opts.rank,
+      alpha: opts.alpha,
+      seed: opts.seed,
+      steps: opts.steps,
+      lr: FINETUNE_LR,
+    });
+  }
+
   // 3. Save the adapter, then check that merging it changes nothing.
   const adapterDir = hooks.save ? await hooks.save(model) : "";
   const probe = test.slice(0, 128);
@@ -195,11 +220,15 @@ export async function runDemo(
       stepsPerSecond: ft.stepsPerSecond,
       seconds: (performance.now() - started) / 1000,
       adapterDir,
+      ...(second
+        ? { secondTaskAccuracy: second.accuracy, routedBatchMatches: second.routedBatchMatches }
+        : {}),
     },
     losses: { pretrain: pre.losses, lora: ft.losses },
     samples: { inputs, before, after },
     arithmetic,
     model,
     pretrainStepsPerSecond: pre.stepsPerSecond,
+    second,
   };
 }

@@ -36,6 +36,21 @@ export const SORT_DESC: Task = {
   apply: (s) => [...s].sort().reverse().join(""),
 };
 
+/**
+ * Task C, for a second adapter on the same frozen base (`--adapters 2`):
+ * `"30721"` → `"12370"`, the ascending sort read out one place later (its
+ * smallest digit moved to the end): like task B, a new readout order of
+ * task A's counting.
+ */
+export const SORT_ROTATE: Task = {
+  name: "sort-rotate",
+  description: "sort the digits ascending, then move the first to the end",
+  apply: (s) => {
+    const t = [...s].sort();
+    return [...t.slice(1), t[0]].join("");
+  },
+};
+
 /** Digits are their own token ids. */
 export const VOCAB_SIZE = 10;
 

@@ -4,8 +4,9 @@
  * @module
  */
 
-import { Module } from "../nn/mod.ts";
-import { _loraLayers, _shiftLayers } from "./merge.ts";
+import type { Module } from "../nn/mod.ts";
+import { _rewrite } from "./merge.ts";
+import { _checkModel, _loraLayers, _wrappers } from "./_parts.ts";
 
 /**
  * Trainable and total parameter counts.
@@ -22,12 +23,6 @@ export interface ParameterCount {
   trainable: number;
   /** Elements of all parameters. */
   total: number;
-}
-
-function _checkModel(who: string, model: unknown): asserts model is Module {
-  if (!(model instanceof Module)) {
-    throw new TypeError(`${who}: model must be an nn.Module, got ${model}`);
-  }
 }
 
 /**
@@ -75,17 +70,25 @@ export function parameterCount(model: Module): ParameterCount {
 export function disabled(model: Module): Disposable {
   _checkModel("lora.disabled", model);
   const layers = _loraLayers(model);
-  const merged = layers.filter(([, l]) => l.merged);
-  if (merged.length > 0) _shiftLayers("lora.disabled", merged, -1);
+  const wrappers = _wrappers(model).map(([, w]) => w);
+  const merged = layers.filter(([, l]) => l.merged).map(([n, l]) => [n, l, l.mergedAdapters]) as [
+    string,
+    (typeof layers)[number][1],
+    string[],
+  ][];
+  if (merged.length > 0) _rewrite("lora.disabled", merged, true);
   const before = layers.map(([, l]) => l.enabled);
+  const wrappersBefore = wrappers.map((w) => w.enabled);
   for (const [, l] of layers) l._setEnabled(false);
+  for (const w of wrappers) w._setEnabled(false);
   let open = true;
   return {
     [Symbol.dispose](): void {
       if (!open) return;
       open = false;
       layers.forEach(([, l], i) => l._setEnabled(before[i]));
-      if (merged.length > 0) _shiftLayers("lora.disabled", merged, 1);
+      wrappers.forEach((w, i) => w._setEnabled(wrappersBefore[i]));
+      if (merged.length > 0) _rewrite("lora.disabled", merged, false);
     },
   };
 }

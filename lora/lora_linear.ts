@@ -1,39 +1,30 @@
 /**
- * `LoraLinear`: a frozen `nn.Linear` plus a trainable low-rank update,
- * `y = base(x) + scaling · (dropout(x)·Aᵀ)·Bᵀ` (Hu et al., 2021), laid out
- * as PEFT lays it out so adapters move between the two.
+ * `LoraLinear`: a frozen `nn.Linear` (or transformers' `Conv1D`) plus
+ * trainable low-rank updates, `y = base(x) + scaling · (dropout(x)·Aᵀ)·Bᵀ`
+ * per active adapter (Hu et al., 2021), or DoRA's rescaled form, laid out as
+ * PEFT lays them out so adapters move between the two.
  *
  * @module
  */
 
-import { loraLinear, noGrad, scope, type Tensor, zeros } from "../tensor/mod.ts";
-import {
-  Conv1D,
-  Dropout,
-  Identity,
-  Linear,
-  Module,
-  normalParameter,
-  parameter,
-  uniformParameter,
-} from "../nn/mod.ts";
+import { full, linear, loraLinear, type Tensor } from "../tensor/mod.ts";
+import { Conv1D, Dropout, Identity, Linear } from "../nn/mod.ts";
 import { _linearAnyDims } from "../nn/linear.ts";
 import { _checkFloat, _checkLastDim } from "../nn/checks.ts";
+import {
+  _checkAdapterOptions,
+  LoraAdapter,
+  type LoraAdapterOptions,
+  type LoraInit,
+} from "./adapter.ts";
+import { DEFAULT_ADAPTER, LoraLayer } from "./lora_layer.ts";
+import { _doraWeightNorm } from "./dora.ts";
+import { _routedForward } from "./_routed_forward.ts";
+
+export type { LoraInit };
 
 /**
- * How `loraA` starts.
- *
- * @example
- * ```ts
- * import { lora, nn } from "../mod.ts";
- * const init: lora.LoraInit = "gaussian";
- * lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2, { init });
- * ```
- */
-export type LoraInit = "kaiming" | "gaussian";
-
-/**
- * Options of a {@link LoraLinear}.
+ * Options of a {@link LoraLinear} (its `"default"` adapter).
  *
  * @example
  * ```ts
@@ -42,49 +33,19 @@ export type LoraInit = "kaiming" | "gaussian";
  * new lora.LoraLinear(new nn.Linear(16, 16), opts);
  * ```
  */
-export interface LoraLinearOptions {
-  /** The rank r of the update (a positive integer). */
-  rank: number;
-  /** The scale numerator: scaling = alpha / r (or alpha / √r with rsLora). */
-  alpha: number;
-  /** Dropout probability on the adapter's input (default 0). */
-  dropout?: number;
-  /** `"kaiming"` (default, PEFT's) or `"gaussian"` (N(0, 1/r²), PEFT's). */
-  init?: LoraInit;
-  /** Rank-stabilised scaling alpha / √r (default false). */
-  rsLora?: boolean;
-}
+export type LoraLinearOptions = LoraAdapterOptions;
 
 /** Checks LoRA hyper-parameters; throws before anything is built. */
-export function _checkLoraOptions(who: string, o: LoraLinearOptions): void {
-  if (typeof o.rank !== "number") {
-    throw new TypeError(`${who}: rank must be a number, got ${typeof o.rank}`);
-  }
-  if (!Number.isInteger(o.rank) || o.rank < 1) {
-    throw new RangeError(`${who}: rank must be a positive integer, got ${o.rank}`);
-  }
-  if (typeof o.alpha !== "number") {
-    throw new TypeError(`${who}: alpha must be a number, got ${typeof o.alpha}`);
-  }
-  if (!Number.isFinite(o.alpha)) {
-    throw new RangeError(`${who}: alpha must be finite, got ${o.alpha}`);
-  }
-  const p = o.dropout ?? 0;
-  if (typeof p !== "number") {
-    throw new TypeError(`${who}: dropout must be a number, got ${typeof p}`);
-  }
-  if (!(p >= 0 && p < 1)) {
-    throw new RangeError(`${who}: dropout must be in [0, 1), got ${p}`);
-  }
-  if (o.init !== undefined && o.init !== "kaiming" && o.init !== "gaussian") {
-    throw new TypeError(`${who}: init must be "kaiming" or "gaussian", got "${o.init}"`);
-  }
+export function _checkLoraOptions(who: string, o: LoraAdapterOptions): void {
+  _checkAdapterOptions(who, o);
 }
 
 /**
  * A LoRA-adapted linear layer. Parameters: `base.weight`, `base.bias` (frozen
- * by `lora.wrap`), `loraA` [rank, in] and `loraB` [out, rank] (zeros, so a
- * fresh layer computes exactly what `base` computes).
+ * by `lora.wrap`), the `"default"` adapter's `loraA` [rank, in] and `loraB`
+ * [out, rank] (zeros, so a fresh layer computes exactly what `base`
+ * computes), `loraMagnitude` [out] with DoRA, and other adapters under
+ * `adapters.<name>`.
  *
  * @example
  * ```ts
@@ -94,77 +55,35 @@ export function _checkLoraOptions(who: string, o: LoraLinearOptions): void {
  * console.log(layer.forward(randn([3, 8])).shape); // [3, 4]
  * ```
  */
-export class LoraLinear extends Module {
+export class LoraLinear extends LoraLayer {
   /** The adapted layer: an `nn.Linear`, or transformers' `nn.Conv1D` (GPT-2). */
-  base: Linear | Conv1D;
-  /** Down-projection A, [rank, inFeatures]. */
-  loraA: Tensor;
-  /** Up-projection B, [outFeatures, rank]; starts at zero. */
-  loraB: Tensor;
-  /** Dropout on the adapter's input (an `Identity` when p = 0). */
-  dropout: Module;
-  /** The rank r. */
-  readonly rank: number;
-  /** How `loraA` was initialised. */
-  readonly init: LoraInit;
-  /** The update's multiplier: alpha / r, or alpha / √r with rsLora. */
-  scaling: number;
-  #alpha: number;
-  #rsLora: boolean;
-  #merged = false;
-  #enabled = true;
+  declare base: Linear | Conv1D;
+  /** The `"default"` adapter's A, [rank, in] (undefined on a layer without one). */
+  declare loraA: Tensor;
+  /** The `"default"` adapter's B, [out, rank] (undefined on a layer without one). */
+  declare loraB: Tensor;
 
   /**
    * @param base The layer to adapt (kept as `base`, not copied).
-   * @param opts `{ rank, alpha, dropout?, init?, rsLora? }`.
+   * @param opts The `"default"` adapter's `{ rank, alpha, dropout?, init?, rsLora?, useDora? }`
+   *   (`init` "kaiming" or "gaussian"; the SVD / QR inits need `lora.wrap`).
+   * @param adapterName The first adapter's name (default `"default"`).
    * @throws {TypeError} When `base` is not an `nn.Linear` or `nn.Conv1D`, or an option has the wrong type.
    * @throws {RangeError} When rank is not a positive integer, alpha not
    *   finite or dropout outside [0, 1).
    */
-  constructor(base: Linear | Conv1D, opts: LoraLinearOptions) {
-    super();
+  constructor(base: Linear | Conv1D, opts: LoraLinearOptions, adapterName = DEFAULT_ADAPTER) {
     if (!(base instanceof Linear) && !(base instanceof Conv1D)) {
       throw new TypeError(`LoraLinear: base must be an nn.Linear or nn.Conv1D, got ${base}`);
     }
-    _checkLoraOptions("LoraLinear", opts);
-    const { rank, alpha } = opts;
-    const where = { backend: base.weight.backend };
-    const inF = base.inFeatures;
-    this.base = base;
-    this.init = opts.init ?? "kaiming";
-    // PEFT: kaiming_uniform_(A, a=√5) → bound = √(6 / ((1 + 5)·in)) = 1/√in;
-    // "gaussian": normal_(A, std = 1/r).
-    this.loraA = this.init === "gaussian"
-      ? normalParameter([rank, inF], 0, 1 / rank, where)
-      : uniformParameter([rank, inF], -1 / Math.sqrt(inF), 1 / Math.sqrt(inF), where);
-    this.loraB = parameter(zeros([base.outFeatures, rank], where));
-    const p = opts.dropout ?? 0;
-    this.dropout = p > 0 ? new Dropout(p) : new Identity();
-    this.rank = rank;
-    this.#alpha = alpha;
-    this.#rsLora = opts.rsLora ?? false;
-    this.scaling = _scaling(alpha, rank, this.#rsLora);
+    _checkAdapterOptions("LoraLinear", opts);
+    if (opts.init !== undefined && opts.init !== "kaiming" && opts.init !== "gaussian") {
+      throw new TypeError(`LoraLinear: init "${opts.init}" needs lora.wrap (it changes the base)`);
+    }
+    super(base, ["loraA", "loraB"]);
     if (!base.training) this.eval();
-  }
-
-  /** alpha as given (see {@link LoraLinear.scaling}). */
-  get alpha(): number {
-    return this.#alpha;
-  }
-
-  /** Whether scaling is alpha / √r (rank-stabilised LoRA). */
-  get rsLora(): boolean {
-    return this.#rsLora;
-  }
-
-  /** True while `B·A` is folded into `base.weight` (see `lora.merge`). */
-  get merged(): boolean {
-    return this.#merged;
-  }
-
-  /** False while the adapter is switched off (see `lora.disabled`). */
-  get enabled(): boolean {
-    return this.#enabled;
+    this._addAdapter(adapterName, opts);
+    this._setActive([adapterName]);
   }
 
   /**
@@ -176,74 +95,100 @@ export class LoraLinear extends Module {
   }
 
   /** The base weight as a Linear holds it, [out, in] (a view for Conv1D). */
-  #weightOutIn(): Tensor {
+  override _rowWeight(): Tensor {
     return this.base instanceof Conv1D ? this.base.linearWeight : this.base.weight;
   }
 
-  /** The dropout probability on the adapter's input. */
-  get dropoutP(): number {
-    return this.dropout instanceof Dropout ? this.dropout.p : 0;
+  /** [out, in] rows back to the base's layout. */
+  override _fromRows(rows: Tensor): Tensor {
+    return this.base instanceof Conv1D ? rows.transpose(0, 1) : rows;
+  }
+
+  /** A fresh adapter sized for this layer. */
+  override _newAdapter(opts: LoraAdapterOptions): LoraAdapter {
+    const { inFeatures, outFeatures } = this.base;
+    return new LoraAdapter("linear", inFeatures, outFeatures, opts, this.base.weight.backend);
   }
 
   /**
    * @param x Input [..., inFeatures], float32.
-   * @returns `base(x) + scaling·(dropout(x)·Aᵀ)·Bᵀ`; just `base(x)` when merged or disabled.
+   * @returns `base(x)` plus, for each active adapter that is not merged,
+   *   `scaling·(dropout(x)·Aᵀ)·Bᵀ` (DoRA: PEFT's rescaled form); just
+   *   `base(x)` when none is live or adapters are disabled.
    * @throws {TypeError} When `x` is not float32.
    * @throws {RangeError} When `x`'s last dimension is not `inFeatures`.
    */
   override forward(x: Tensor): Tensor {
-    if (this.#merged || !this.#enabled) return this.base.forward(x);
-    if (!(this.dropout instanceof Dropout) || !this.dropout.training) {
-      _checkFloat("Linear", x);
-      _checkLastDim("Linear", x, this.base.inFeatures, "inFeatures");
-      // No dropout on the adapter's input: one fused op, whose backward forms
-      // only dx, dA and dB (nothing for the frozen W, never B·A).
-      const b = this.base.bias;
-      return loraLinear(x, this.#weightOutIn(), b ?? null, this.loraA, this.loraB, this.scaling);
+    _checkFloat("Linear", x);
+    _checkLastDim("Linear", x, this.base.inFeatures, "inFeatures");
+    const routing = this._routing();
+    if (routing !== null && this.enabled) {
+      return _routedForward(this, x, routing, (a, xs) => this.#update(a, xs));
     }
-    const y = this.base.forward(x);
-    const h = this.dropout.forward(x);
-    const down = _linearAnyDims(h, this.loraA, null);
-    let up = _linearAnyDims(down, this.loraB, null);
-    if (this.scaling !== 1) up = up.mul(this.scaling);
-    return y.add(up);
+    const live = this._live();
+    if (live.length === 0) return this.base.forward(x);
+    if (live.length === 1 && !_dropping(live[0])) return this.#fused(live[0], x);
+    let result = this.base.forward(x);
+    for (const a of live) {
+      result = a.useDora ? this.#doraStep(a, x, result) : result.add(this.#update(a, x));
+    }
+    return result;
+  }
+
+  /** `scaling·(dropout(x)·Aᵀ)·Bᵀ`, the plain adapter's term. */
+  #update(a: LoraAdapter, x: Tensor): Tensor {
+    const down = _linearAnyDims(a.dropout.forward(x), a.loraA, null);
+    const up = _linearAnyDims(down, a.loraB, null);
+    return a.scaling === 1 ? up : up.mul(a.scaling);
   }
 
   /**
-   * `W ± scaling·B·A` as a new tensor (no autograd); `base.weight` is untouched.
-   *
-   * @param sign +1 to merge, −1 to unmerge.
-   * @returns The would-be weight, shaped as `base.weight` ([out, in], or
-   *   [in, out] for a Conv1D base: W ± scaling·(B·A)ᵀ, as PEFT's
-   *   `fan_in_fan_out`).
+   * One live adapter and no dropout: one fused LoRA op, whose backward forms
+   * only dx, dA and dB (nothing for the frozen W, never B·A). DoRA reuses
+   * it: `y = (m / ‖W + s·B·A‖) ⊙ (x·Wᵀ + s·(x·Aᵀ)·Bᵀ) + b`, which is PEFT's
+   * `base(x) + (c − 1)·(base(x) − b) + c·s·lora(x)` rearranged.
    */
-  _shiftedWeight(sign: 1 | -1): Tensor {
-    return noGrad(() =>
-      scope(() => {
-        const delta = this.loraB.matmul(this.loraA).mul(sign * this.scaling);
-        return this.base.weight.add(this.fanInFanOut ? delta.transpose(0, 1) : delta);
-      })
-    );
+  #fused(a: LoraAdapter, x: Tensor): Tensor {
+    const w = this._rowWeight(), b = this.base.bias;
+    if (!a.useDora) return loraLinear(x, w, b ?? null, a.loraA, a.loraB, a.scaling);
+    const norm = _doraWeightNorm(w, a.loraA, a.loraB, a.scaling);
+    const factor = a.loraMagnitude!.div(norm);
+    const pre = loraLinear(x, w, null, a.loraA, a.loraB, a.scaling);
+    const rows = pre.size / pre.shape[pre.ndim - 1];
+    const pre2 = pre.reshape([rows, -1]);
+    // The per-column factor and bias as [rows, out] from rank-1 products
+    // (1·vᵀ), so the scaling and its gradient are dense elementwise ops.
+    let y = pre2.mul(_rowBroadcast(factor, rows));
+    if (b) y = y.add(_rowBroadcast(b, rows));
+    return y.reshape(pre.shape);
   }
 
-  /** Records the merge state; used by `lora.merge` / `lora.unmerge`. */
-  _setMerged(v: boolean): void {
-    this.#merged = v;
-  }
-
-  /** Switches the adapter on or off; used by `lora.disabled`. */
-  _setEnabled(v: boolean): void {
-    this.#enabled = v;
-  }
-
-  /** Sets alpha and rsLora (and so scaling); used by `lora.load`. */
-  _configure(alpha: number, rsLora: boolean): void {
-    this.#alpha = alpha;
-    this.#rsLora = rsLora;
-    this.scaling = _scaling(alpha, this.rank, rsLora);
+  /**
+   * PEFT's DoRA step on the running result: with dropout off, `base` is the
+   * result so far less the bias; with dropout on, `dropout(x)·Wᵀ`.
+   */
+  #doraStep(a: LoraAdapter, x: Tensor, result: Tensor): Tensor {
+    const w = this._rowWeight(), bias = this.base.bias;
+    let xs = x, baseResult: Tensor;
+    if (_dropping(a)) {
+      xs = a.dropout.forward(x);
+      baseResult = _linearAnyDims(xs, w, null);
+    } else baseResult = bias ? result.sub(bias) : result;
+    const lora = _linearAnyDims(_linearAnyDims(xs, a.loraA, null), a.loraB, null);
+    const norm = _doraWeightNorm(w, a.loraA, a.loraB, a.scaling);
+    const factor = a.loraMagnitude!.div(norm);
+    const scaled = factor.sub(1).mul(baseResult);
+    return result.add(scaled).add(factor.mul(lora).mul(a.scaling));
   }
 }
 
-function _scaling(alpha: number, rank: number, rsLora: boolean): number {
-  return rsLora ? alpha / Math.sqrt(rank) : alpha / rank;
+/** `v` [n] repeated as `rows` rows, [rows, n], as the rank-1 product 1·vᵀ (gradients flow to v). */
+function _rowBroadcast(v: Tensor, rows: number): Tensor {
+  const ones = full([rows, 1], 1, { backend: v.backend });
+  return linear(ones, v.reshape([-1, 1]));
+}
+
+/** Whether an adapter's dropout acts now (a Dropout in training mode). */
+function _dropping(a: LoraAdapter): boolean {
+  return a.dropout instanceof Dropout && a.dropout.training && !(a.dropout instanceof Identity);
 }

@@ -1,47 +1,32 @@
 /**
- * `wrap` and `unwrap`: put LoRA adapters into a model and take them out.
+ * `wrap`, `addAdapter` and `unwrap`: put LoRA adapters into a model and
+ * take them out (PEFT's `get_peft_model`, `add_adapter`, `merge_and_unload`).
  *
  * @module
  */
 
-import { manualSeed } from "../tensor/mod.ts";
-import { Module } from "../nn/mod.ts";
-import { _checkLoraOptions, type LoraInit, LoraLinear } from "./lora_linear.ts";
-import { _linearLayers, _selectTargets, type LoraTargets } from "./targets.ts";
+import { noGrad, type Tensor } from "../tensor/mod.ts";
+import type { Module } from "../nn/mod.ts";
+import { _checkAdapterName, DEFAULT_ADAPTER, type LoraLayer } from "./lora_layer.ts";
+import type { LoraTargets } from "./targets.ts";
 import { _wrapInfo } from "./_state.ts";
-import { _loraLayers, _shiftLayers } from "./merge.ts";
+import { _checkModel, _loraLayers, _wrappers } from "./_parts.ts";
+import { _rewrite } from "./merge.ts";
+import type { AdapterOptions, WrapOptions } from "./options.ts";
+import { _inject, _precompute } from "./inject.ts";
+
+export type { AdapterOptions, WrapOptions };
 
 /**
- * Options of {@link wrap}.
+ * Adds LoRA adapters to `model` in place (PEFT's `get_peft_model`): freezes
+ * every parameter of the model, then replaces each selected `nn.Linear`
+ * (or `nn.Conv1D`) by a {@link LoraLinear} and each selected
+ * `nn.Embedding` by a {@link LoraEmbedding}, whose adapters are the only
+ * trainable parameters (with `modulesToSave`, also those modules' copies).
  *
- * @example
- * ```ts
- * import { lora, nn } from "../mod.ts";
- * const opts: lora.WrapOptions = { dropout: 0.1, init: "gaussian", rsLora: true, seed: 0 };
- * lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2, opts);
- * ```
- */
-export interface WrapOptions {
-  /** Dropout probability on each adapter's input (default 0). */
-  dropout?: number;
-  /** `"kaiming"` (default, PEFT's) or `"gaussian"` (PEFT's N(0, 1/r²)). */
-  init?: LoraInit;
-  /** Rank-stabilised scaling alpha / √rank (default false). */
-  rsLora?: boolean;
-  /** Reseeds the library RNG (as `manualSeed(seed)`) before drawing `loraA`. */
-  seed?: number;
-}
-
-function _checkModel(who: string, model: unknown): asserts model is Module {
-  if (!(model instanceof Module)) {
-    throw new TypeError(`${who}: model must be an nn.Module, got ${model}`);
-  }
-}
-
-/**
- * Adds LoRA adapters to `model` in place: freezes every parameter of the
- * model, then replaces each selected `nn.Linear` by a {@link LoraLinear}
- * whose `loraA` and `loraB` are the only trainable parameters.
+ * The first adapter of a model is active. Wrapping again with the same
+ * `adapterName` puts that adapter on more layers; with a new name it adds
+ * an inactive adapter, as {@link addAdapter}.
  *
  * @param model The model (changed in place).
  * @param targets Names (a layer matches when its dotted name equals an entry
@@ -49,12 +34,14 @@ function _checkModel(who: string, model: unknown): asserts model is Module {
  *   match of the dotted name) or `"all-linear"` (every Linear but `lm_head`).
  * @param rank The rank r (a positive integer).
  * @param alpha Scaling numerator: scaling = alpha / r (alpha / √r with rsLora).
- * @param opts `{ dropout?, init?, rsLora?, seed? }`.
+ * @param opts {@link WrapOptions}: `{ adapterName?, dropout?, init?, rsLora?,
+ *   useDora?, seed?, modulesToSave?, excludeModules?, layersToTransform?,
+ *   layersPattern?, rankPattern?, alphaPattern? }`.
  * @returns `model`.
  * @throws {TypeError} For a wrong kind of argument.
  * @throws {RangeError} For a bad rank, alpha, dropout or an empty target list.
- * @throws {Error} When a target matches no Linear layer (the message lists
- *   the Linear layers); nothing is changed then.
+ * @throws {Error} When a target matches no layer (the message lists the
+ *   layers that can be adapted); nothing is changed then.
  * @example
  * ```ts
  * import { lora, nn, type Tensor } from "../mod.ts";
@@ -75,60 +62,89 @@ export function wrap<M extends Module>(
   alpha: number,
   opts: WrapOptions = {},
 ): M {
-  _checkModel("lora.wrap", model);
-  _checkLoraOptions("lora.wrap", { rank, alpha, ...opts });
-  if (opts.seed !== undefined && !Number.isInteger(opts.seed)) {
-    throw new TypeError(`lora.wrap: seed must be an integer, got ${opts.seed}`);
-  }
-  const names = _selectTargets(model, targets);
-  if (opts.seed !== undefined) manualSeed(opts.seed);
-  _wrapNames(model, names, () => rank, () => alpha, opts);
-  _wrapInfo.get(model)!.targets.push(Array.isArray(targets) ? [...targets] : targets);
+  const { adapterName = DEFAULT_ADAPTER, ...rest } = opts ?? {};
+  _inject(model, "lora.wrap", adapterName, { ...rest, targets, rank, alpha });
   return model;
 }
 
 /**
- * Freezes the model's non-adapter parameters and wraps the named Linear
- * layers (the names must be valid). Shared by `wrap` and `load`.
+ * {@link wrap} for every backend and every init: the SVD / QR inits
+ * (`"pissa"`, `"pissa_niter_N"`, `"olora"`) read the base weights back,
+ * which `wrap` can only do at once where the backend reads synchronously
+ * (the CPU); this awaits the reads, so it also works on WebGPU. Everything
+ * is checked before anything changes; the model is not touched until the
+ * factorisations are done.
  *
- * @param model The model.
- * @param names Dotted names of Linear layers.
- * @param rankOf Rank for a name.
- * @param alphaOf alpha for a name.
- * @param opts dropout, init, rsLora.
+ * @param model The model (changed in place).
+ * @param targets As {@link wrap}.
+ * @param rank The rank r.
+ * @param alpha Scaling numerator.
+ * @param opts {@link WrapOptions}.
+ * @returns A promise of `model`.
+ * @throws {TypeError} For a wrong kind of argument (the promise rejects).
+ * @throws {RangeError} For a bad rank, alpha or dropout.
+ * @throws {Error} When a target matches no layer.
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const seq = new nn.Sequential(new nn.Linear(8, 8));
+ * await lora.wrapAsync(seq, ["0"], 2, 4, { init: "pissa" });
+ * ```
  */
-export function _wrapNames(
-  model: Module,
-  names: readonly string[],
-  rankOf: (name: string) => number,
-  alphaOf: (name: string) => number,
-  opts: WrapOptions,
-): void {
-  let info = _wrapInfo.get(model);
-  if (info === undefined) {
-    const flags = new Map(model.parameters().map((p) => [p, p.requiresGrad]));
-    info = { targets: [], flags, init: opts.init ?? "kaiming" };
-    _wrapInfo.set(model, info);
-  }
-  info.init = opts.init ?? "kaiming";
-  const adapters = new Set(_loraLayers(model).flatMap(([, l]) => [l.loraA, l.loraB]));
-  for (const p of model.parameters()) if (!adapters.has(p)) p.requiresGrad = false;
-  const linears = _linearLayers(model);
-  for (const name of names) {
-    const layer = new LoraLinear(linears.get(name)!, {
-      rank: rankOf(name),
-      alpha: alphaOf(name),
-      dropout: opts.dropout,
-      init: opts.init,
-      rsLora: opts.rsLora,
-    });
-    model.setModule(name, layer);
-  }
+export async function wrapAsync<M extends Module>(
+  model: M,
+  targets: LoraTargets,
+  rank: number,
+  alpha: number,
+  opts: WrapOptions = {},
+): Promise<M> {
+  const { adapterName = DEFAULT_ADAPTER, ...rest } = opts ?? {};
+  const o = { ...rest, targets, rank, alpha };
+  const io = { strictModulesToSave: true };
+  const decomposed = await _precompute(model, "lora.wrapAsync", adapterName, o, io);
+  _inject(model, "lora.wrapAsync", adapterName, o, { ...io, decomposed });
+  return model;
 }
 
 /**
- * Merges every adapter into its base weight, then puts the plain
- * `nn.Linear` layers back; the adapters' tensors are disposed and each
+ * Adds another adapter, `name`, to a model (PEFT's `add_adapter`). It is not
+ * active (and so not trainable) until {@link setAdapter} selects it, unless
+ * it is the model's first adapter. It may go on other layers than the
+ * adapters before it.
+ *
+ * @param model The model (changed in place).
+ * @param name The new adapter's name (letters, digits, `_`, `-`).
+ * @param opts {@link AdapterOptions}: `{ targets, rank, alpha, ...WrapOptions }`.
+ * @returns `model`.
+ * @throws {Error} When `name` exists already, or a target matches no layer.
+ * @throws {TypeError} For a wrong kind of argument.
+ * @throws {RangeError} For a bad rank, alpha or dropout.
+ * @example
+ * ```ts
+ * import { lora, nn } from "../mod.ts";
+ * const net = lora.wrap(new nn.Sequential(new nn.Linear(4, 4)), ["0"], 2, 2);
+ * lora.addAdapter(net, "task2", { targets: ["0"], rank: 4, alpha: 4 });
+ * console.log(lora.adapterNames(net), lora.activeAdapters(net)); // ["default", "task2"] ["default"]
+ * ```
+ */
+export function addAdapter<M extends Module>(model: M, name: string, opts: AdapterOptions): M {
+  _checkModel("lora.addAdapter", model);
+  _checkAdapterName("lora.addAdapter", name);
+  if (_wrapInfo.get(model)?.adapters.has(name)) {
+    throw new Error(`lora.addAdapter: the model has an adapter named "${name}" already`);
+  }
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`lora.addAdapter: opts must be { targets, rank, alpha, ... }, got ${opts}`);
+  }
+  _inject(model, "lora.addAdapter", name, opts);
+  return model;
+}
+
+/**
+ * Merges the active adapters into the base weights (PEFT's
+ * `merge_and_unload`), then puts the plain layers back: LoRA layers become
+ * their `base`, modules-to-save become the original module holding the
+ * active adapter's copy. Every adapter tensor is disposed and each
  * parameter's `requiresGrad` is restored to what it was before `wrap`.
  *
  * @param model A wrapped model (changed in place).
@@ -148,13 +164,33 @@ export function unwrap<M extends Module>(model: M): M {
   _checkModel("lora.unwrap", model);
   const layers = _loraLayers(model);
   if (layers.length === 0) throw new Error("lora.unwrap: the model has no LoRA layers");
-  _shiftLayers("lora.unwrap", layers.filter(([, l]) => !l.merged), 1);
+  const info = _wrapInfo.get(model);
+  const active = info?.active ?? [];
+  const plan = layers
+    .map(([n, l]) =>
+      [n, l, active.filter((a) => l.adapter(a) && !l.mergedAdapters.includes(a))] as [
+        string,
+        LoraLayer,
+        string[],
+      ]
+    )
+    .filter(([, l, names]) => names.length > 0 && l.enabled);
+  if (plan.length > 0) _rewrite("lora.unwrap", plan, false);
   for (const [name, layer] of layers) {
     model.setModule(name, layer.base);
-    layer.loraA.dispose();
-    layer.loraB.dispose();
+    for (const a of layer.adapterNames) layer._removeAdapter(a);
   }
-  const info = _wrapInfo.get(model);
+  for (const [name, w] of _wrappers(model)) {
+    const chosen = w.activeAdapter;
+    if (chosen !== null) {
+      const copy = w.copy(chosen)! as unknown as Record<string, Tensor>;
+      noGrad(() => {
+        for (const [path, p] of w.originalModule.namedParameters()) p.assign(copy[path]);
+      });
+    }
+    for (const a of w.adapterNames) w._remove(a);
+    model.setModule(name, w.originalModule);
+  }
   if (info !== undefined) {
     for (const p of model.parameters()) {
       const was = info.flags.get(p);

@@ -39,6 +39,12 @@ export const KEYS: Record<string, "string" | "number"> = {
   adapterDir: "string",
 };
 
+/** The keys `--adapters 2` adds to the `--json` line. */
+export const SECOND_KEYS: Record<string, "number" | "boolean"> = {
+  secondTaskAccuracy: "number",
+  routedBatchMatches: "boolean",
+};
+
 /**
  * Checks a successful `--quick --json` run: the last line's keys, types and
  * invariants, and the three files in `out`. Returns the parsed line.
@@ -47,12 +53,14 @@ export async function checkDemoRun(
   r: { code: number; stdout: string; stderr: string },
   backend: string,
   out: string,
-): Promise<Record<string, number | string>> {
+  extra: Record<string, string> = {},
+): Promise<Record<string, number | string | boolean>> {
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split("\n");
   const result = JSON.parse(lines[lines.length - 1]);
-  assert.deepEqual(Object.keys(result).sort(), Object.keys(KEYS).sort());
-  for (const [k, type] of Object.entries(KEYS)) assert.equal(typeof result[k], type, k);
+  const keys: Record<string, string> = { ...KEYS, ...extra };
+  assert.deepEqual(Object.keys(result).sort(), Object.keys(keys).sort());
+  for (const [k, type] of Object.entries(keys)) assert.equal(typeof result[k], type, k);
   assert.equal(result.backend, backend);
   assert.equal(result.adapterDir, out);
   for (const k of ["baseTaskAccuracy", "newTaskAccuracyBefore", "newTaskAccuracyAfter"]) {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { parseDemoArgs, UsageError } from "../../demo/cli.ts";
 import { lossCurveSvg, sparkline } from "../../demo/report.ts";
-import { SORT_ASC, SORT_DESC } from "../../demo/tasks.ts";
+import { SORT_ASC, SORT_DESC, SORT_ROTATE } from "../../demo/tasks.ts";
 
-import { checkDemoRun, runDemo } from "./_demo_run.ts";
+import { checkDemoRun, runDemo, SECOND_KEYS } from "./_demo_run.ts";
 
 Deno.test("train_demo --quick --json ends with the run's figures and saves the adapter", async () => {
   const dir = await Deno.makeTempDir();
@@ -51,6 +51,46 @@ Deno.test("the full demo meets the README's accuracy claims (seed 0)", async () 
   }
 });
 
+Deno.test("train_demo --adapters 2 --quick --json adds the second adapter's figures", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/adapter`;
+    const r = await runDemo(["--quick", "--json", "--adapters", "2", "--out", out]);
+    const result = await checkDemoRun(r, "cpu", out, SECOND_KEYS);
+    assert.equal(result.routedBatchMatches, true);
+    assert.ok((result.secondTaskAccuracy as number) >= 0);
+    // PEFT's save_pretrained layout: the default adapter in out, others in out/<name>.
+    for (const sub of ["task_c", "mix"]) {
+      const config = JSON.parse(await Deno.readTextFile(`${out}/${sub}/adapter_config.json`));
+      assert.equal(config.peft_type, "LORA");
+    }
+    assert.match(r.stdout, /Task C \(2nd adapter\): sort the digits ascending, then move/);
+    assert.match(r.stdout, /One batch of \d+ rows routed per row/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the full --adapters 2 demo trains task C on the same frozen base (seed 0)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = `${dir}/adapter`;
+    const r = await runDemo(["--json", "--adapters", "2", "--out", out, "--seed", "0"]);
+    const result = await checkDemoRun(r, "cpu", out, SECOND_KEYS);
+    // The first adapter's figures are the default run's: the second adapter
+    // leaves the base and the first adapter as they were.
+    assert.ok((result.newTaskAccuracyAfter as number) >= 0.9);
+    assert.equal(result.baseTaskAccuracyAdapterOff, result.baseTaskAccuracy);
+    assert.ok(
+      (result.secondTaskAccuracy as number) >= 0.75,
+      `task C: ${result.secondTaskAccuracy}`,
+    );
+    assert.equal(result.routedBatchMatches, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 for (
   const [args, needle] of [
     [["--bogus"], "bogus"],
@@ -58,6 +98,7 @@ for (
     [["--backend", "tpu"], "--backend"],
     [["--steps", "-3"], "--steps"],
     [["--targets", "nope_proj"], "nope_proj"],
+    [["--adapters", "3"], "--adapters"],
     [["extra"], "extra"],
   ] as const
 ) {
@@ -96,11 +137,14 @@ Deno.test("parseDemoArgs() fills defaults and alpha = 2·rank", () => {
   assert.deepEqual(p.targets, ["q_proj", "v_proj"]);
   assert.throws(() => parseDemoArgs(["--alpha", "0"]), UsageError);
   assert.throws(() => parseDemoArgs(["--seed", "1.5"]), UsageError);
+  assert.equal(o.adapters, 1);
+  assert.equal(parseDemoArgs(["--adapters", "2"]).adapters, 2);
 });
 
-Deno.test("tasks: sort ascending and descending", () => {
+Deno.test("tasks: sort ascending, descending and rotated", () => {
   assert.equal(SORT_ASC.apply("30721845"), "01234578");
   assert.equal(SORT_DESC.apply("30721845"), "87543210");
+  assert.equal(SORT_ROTATE.apply("30721845"), "12345780");
 });
 
 Deno.test("sparkline() and lossCurveSvg() draw every phase", () => {

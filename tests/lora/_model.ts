@@ -47,3 +47,45 @@ export function perturbB(m: nn.Module, seed = 1): void {
     p.assign(tensor(v, { shape: [...p.shape], backend: p.backend }));
   }
 }
+
+/** A block of {@link EmbedNet}: `h + v_proj(relu(q_proj(h)))`. */
+export class PeftBlock extends nn.Module {
+  q_proj: nn.Module = new nn.Linear(6, 8);
+  v_proj: nn.Module = new nn.Linear(8, 6);
+  override forward(h: Tensor): Tensor {
+    return h.add(this.v_proj.forward(this.q_proj.forward(h).relu()));
+  }
+}
+
+/** The body of {@link EmbedNet}: `embed_tokens` and two blocks. */
+export class PeftInner extends nn.Module {
+  embed_tokens: nn.Module = new nn.Embedding(10, 6);
+  layers: PeftBlock[] = [new PeftBlock(), new PeftBlock()];
+  override forward(ids: Tensor): Tensor {
+    let h = this.embed_tokens.forward(ids);
+    for (const b of this.layers) h = b.forward(h);
+    return h;
+  }
+}
+
+/**
+ * ids [B, T] → `model.embed_tokens` → two blocks → `lm_head` (6 → 4): the
+ * model of `tests/fixtures/gen_peft_variants.py`, with a transformers-like
+ * `model.layers.N` nesting (what `layers_to_transform` expects).
+ */
+export class EmbedNet extends nn.Module {
+  model: PeftInner = new PeftInner();
+  lm_head: nn.Module = new nn.Linear(6, 4);
+  override forward(ids: Tensor): Tensor {
+    return this.lm_head.forward(this.model.forward(ids));
+  }
+}
+
+/** An {@link EmbedNet} holding the given base weights (nested lists by name). */
+export function embedNetFrom(state: Record<string, unknown>): EmbedNet {
+  const net = new EmbedNet();
+  const sd: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(state)) sd[k] = tensor(v as number[]);
+  net.loadStateDict(sd);
+  return net;
+}

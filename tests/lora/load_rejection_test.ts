@@ -110,9 +110,21 @@ const CASES: Case[] = [
     error: [TypeError, /lora_dropout/],
   },
   {
-    name: "use_dora",
+    // DoRA is supported: the file then needs its magnitude vectors (plain
+    // model), and a wrapped non-DoRA adapter cannot take a DoRA file.
+    name: "use_dora without magnitude vectors",
     edit: (d) => editConfig(d, (c) => (c.use_dora = true)),
-    error: [TypeError, /use_dora/],
+    error: [Error, /use_dora/],
+  },
+  {
+    name: "a math-changing field this library lacks (lora_bias)",
+    edit: (d) => editConfig(d, (c) => (c.lora_bias = true)),
+    error: [TypeError, /lora_bias/],
+  },
+  {
+    name: 'init_lora_weights "loftq" (it rewrites the base)',
+    edit: (d) => editConfig(d, (c) => (c.init_lora_weights = "loftq")),
+    error: [TypeError, /init_lora_weights/],
   },
   {
     name: "fan_in_fan_out",
