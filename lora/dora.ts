@@ -18,12 +18,20 @@ import { linear, noGrad, scope, type Tensor } from "../tensor/mod.ts";
  * @param a A, [r, cols].
  * @param b B, [rows, r].
  * @param s The adapter's scaling.
+ * @param rowSquares `‖Wrᵢ‖²` when the caller has them (W is frozen: see
+ *   `LoraLayer._rowSquares`).
  * @returns The norms, [rows] (no gradient).
  */
-export function _doraWeightNorm(wr: Tensor, a: Tensor, b: Tensor, s: number): Tensor {
+export function _doraWeightNorm(
+  wr: Tensor,
+  a: Tensor,
+  b: Tensor,
+  s: number,
+  rowSquares?: Tensor,
+): Tensor {
   return noGrad(() =>
     scope(() => {
-      const sq = wr.mul(wr).sum(1);
+      const sq = rowSquares ?? wr.mul(wr).sum(1);
       const cross = b.mul(linear(wr, a)).sum(1);
       const quad = linear(b, linear(a, a)).mul(b).sum(1);
       // Clamped at 0: rounding may leave a tiny negative where W + s·B·A ≈ 0.

@@ -101,7 +101,13 @@ export class LoraEmbedding extends LoraLayer {
         continue;
       }
       // PEFT: result ← c·result + c·s·embed(x, Aᵀ)·Bᵀ with c = m / ‖Wᵀ + s·B·A‖.
-      const norm = _doraWeightNorm(this._rowWeight(), a.loraA, a.loraB, a.scaling);
+      const norm = _doraWeightNorm(
+        this._rowWeight(),
+        a.loraA,
+        a.loraB,
+        a.scaling,
+        this._rowSquares(),
+      );
       const factor = a.loraMagnitude!.div(norm);
       result = result.mul(factor).add(this.#update(a, indices).mul(factor));
     }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { noGrad, scope, type Tensor } from "../tensor/mod.ts";
+import { keep, noGrad, scope, type Storage, type Tensor } from "../tensor/mod.ts";
 import { Module, parameter } from "../nn/mod.ts";
 import { type LoraAdapter, LoraAdapterDict, type LoraAdapterOptions } from "./adapter.ts";
 import { _doraWeightNorm, _doraWeightNormDirect } from "./dora.ts";
@@ -224,6 +224,25 @@ export abstract class LoraLayer extends Module {
     return a;
   }
 
+  #squares: { storage: Storage; version: number; sq: Tensor } | null = null;
+
+  /**
+   * `‖Wᵢ‖²` of the rows of {@link LoraLayer._rowWeight}, for DoRA's norm.
+   * W is frozen, so this is computed once and kept against the weight's
+   * storage and its version (every in-place write bumps it: a merge, an
+   * assign, a load), not once per step.
+   */
+  _rowSquares(): Tensor {
+    const w = this._rowWeight(), storage = w._storage, c = this.#squares;
+    if (c && c.storage === storage && c.version === storage.version && !c.sq.isDisposed) {
+      return c.sq;
+    }
+    c?.sq.dispose();
+    const sq = keep(noGrad(() => scope(() => w.mul(w).sum(1))));
+    this.#squares = { storage, version: storage.version, sq };
+    return sq;
+  }
+
   /** (Re)computes a DoRA adapter's magnitude from the current W, A and B. */
   _initMagnitude(a: LoraAdapter): void {
     const norm = _doraWeightNorm(this._rowWeight(), a.loraA, a.loraB, a.scaling);
@@ -272,6 +291,10 @@ export abstract class LoraLayer extends Module {
       if (Object.keys(this.adapters).length === 0) this.adapters = undefined;
     }
     a._dispose();
+    if (![...this.#adapters.values()].some((x) => x.useDora)) {
+      this.#squares?.sq.dispose();
+      this.#squares = null;
+    }
   }
 
   /**

@@ -151,7 +151,7 @@ export class LoraLinear extends LoraLayer {
   #fused(a: LoraAdapter, x: Tensor): Tensor {
     const w = this._rowWeight(), b = this.base.bias;
     if (!a.useDora) return loraLinear(x, w, b ?? null, a.loraA, a.loraB, a.scaling);
-    const norm = _doraWeightNorm(w, a.loraA, a.loraB, a.scaling);
+    const norm = _doraWeightNorm(w, a.loraA, a.loraB, a.scaling, this._rowSquares());
     const factor = a.loraMagnitude!.div(norm);
     const pre = loraLinear(x, w, null, a.loraA, a.loraB, a.scaling);
     const rows = pre.size / pre.shape[pre.ndim - 1];
@@ -175,7 +175,7 @@ export class LoraLinear extends LoraLayer {
       baseResult = _linearAnyDims(xs, w, null);
     } else baseResult = bias ? result.sub(bias) : result;
     const lora = _linearAnyDims(_linearAnyDims(xs, a.loraA, null), a.loraB, null);
-    const norm = _doraWeightNorm(w, a.loraA, a.loraB, a.scaling);
+    const norm = _doraWeightNorm(w, a.loraA, a.loraB, a.scaling, this._rowSquares());
     const factor = a.loraMagnitude!.div(norm);
     const scaled = factor.sub(1).mul(baseResult);
     return result.add(scaled).add(factor.mul(lora).mul(a.scaling));

@@ -102,6 +102,7 @@ export function adamUpdate(
       param.size,
       args,
     );
+    for (const t of [param, m, v]) t._storage.version++;
     return;
   }
   noGrad(() => adamComposed(param, grad, m, v, args));

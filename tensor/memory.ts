@@ -44,6 +44,13 @@ export class Storage {
     return new Storage(backend, backend.alloc(Math.max(size, 1), dtype), dtype, size);
   }
 
+  /**
+   * Counts writes into the buffer after it was made (as PyTorch's tensor
+   * `_version`): every in-place op bumps it, so a value computed from the
+   * buffer can be cached against it.
+   */
+  version = 0;
+
   /** A view starts using this storage. */
   retain(): void {
     this.#refs++;

@@ -179,6 +179,7 @@ export function assign(t: Tensor, src: TensorLike): void {
   const s0 = lift(src, t, "assign()");
   const s = s0.dtype === t.dtype ? s0 : cast(s0, t.dtype);
   t._backend.copy(broadcastView(s, t.shape), t._view());
+  t._storage.version++;
   if (s !== s0) s.dispose();
   if (s0 !== src) s0.dispose();
 }
@@ -216,6 +217,7 @@ export function assignAllFinite(
     });
   } else if (backend.checkedAssign) {
     backend.checkedAssign(pairs.map(([s, d]) => [s._view(), d._view()] as const), check);
+    for (const [, d] of pairs) d._storage.version++;
     return;
   }
   for (const [s, d] of pairs) assign(d, s);

@@ -317,6 +317,7 @@ export class Tensor extends TensorBase {
   /** Internal: adds rows of `src` into the rows `index` of this, in place. */
   _scatterAdd(index: Tensor, src: Tensor): void {
     this._backend.scatterAdd(this._view(), index._view(), src._view());
+    this._storage.version++;
   }
 
   /** A short description, e.g. `Tensor(float32 [2,3] cpu)`. */
