@@ -29,42 +29,40 @@ import { arange } from "./factories.ts";
  * ```
  */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
-  return failSafe(() => linearBody(x, w, b));
-}
-
-function linearBody(x: Tensor, w: Tensor, b?: Tensor | null): Tensor {
-  requireFloat(x, "linear()");
-  requireFloat(w, "linear()");
-  sameBackend(x, w, "linear");
-  if (b) sameBackend(x, b, "linear");
-  const K = x.shape[x.ndim - 1], N = w.shape[0];
-  if (w.ndim !== 2 || w.shape[1] !== K || (b && (b.ndim !== 1 || b.shape[0] !== N))) {
-    throw new RangeError(
-      `linear(): input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)} and bias ${
-        b ? fmtShape(b.shape) : "none"
-      } do not fit (weight must be [out, ${K}], bias [out])`,
-    );
-  }
-  const out = noGrad(() => {
-    const x2 = x.reshape([-1, K]);
-    let y: Tensor;
-    const fused = x._backend.fused?.linear;
-    if (fused) {
-      y = empty([x2.shape[0], N], "float32", x._backend);
-      fused(x2._view(), w._view(), b ? b._view() : null, y._storage.buffer);
-    } else {
-      const wt = w.transpose(0, 1);
-      const p = x2.matmul(wt);
-      y = b ? p.add(b) : p;
-      if (y !== p) p.dispose();
-      wt.dispose();
+  return failSafe(() => {
+    requireFloat(x, "linear()");
+    requireFloat(w, "linear()");
+    sameBackend(x, w, "linear");
+    if (b) sameBackend(x, b, "linear");
+    const K = x.shape[x.ndim - 1], N = w.shape[0];
+    if (w.ndim !== 2 || w.shape[1] !== K || (b && (b.ndim !== 1 || b.shape[0] !== N))) {
+      throw new RangeError(
+        `linear(): input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)} and bias ${
+          b ? fmtShape(b.shape) : "none"
+        } do not fit (weight must be [out, ${K}], bias [out])`,
+      );
     }
-    x2.dispose();
-    const r = y.reshape([...x.shape.slice(0, -1), N]);
-    y.dispose();
-    return r;
+    const out = noGrad(() => {
+      const x2 = x.reshape([-1, K]);
+      let y: Tensor;
+      const fused = x._backend.fused?.linear;
+      if (fused) {
+        y = empty([x2.shape[0], N], "float32", x._backend);
+        fused(x2._view(), w._view(), b ? b._view() : null, y._storage.buffer);
+      } else {
+        const wt = w.transpose(0, 1);
+        const p = x2.matmul(wt);
+        y = b ? p.add(b) : p;
+        if (y !== p) p.dispose();
+        wt.dispose();
+      }
+      x2.dispose();
+      const r = y.reshape([...x.shape.slice(0, -1), N]);
+      y.dispose();
+      return r;
+    });
+    return record(out, "linear", b ? [x, w, b] : [x, w], {});
   });
-  return record(out, "linear", b ? [x, w, b] : [x, w], {});
 }
 
 /**
@@ -154,68 +152,59 @@ export function loraLinear(
   bUp: Tensor,
   scaling: number,
 ): Tensor {
-  return failSafe(() => loraLinearBody(x, w, b, a, bUp, scaling));
-}
-
-function loraLinearBody(
-  x: Tensor,
-  w: Tensor,
-  b: Tensor | null,
-  a: Tensor,
-  bUp: Tensor,
-  scaling: number,
-): Tensor {
-  for (const t of [x, w, a, bUp, ...(b ? [b] : [])]) {
-    requireFloat(t, "loraLinear()");
-    sameBackend(x, t, "loraLinear");
-  }
-  const K = x.shape[x.ndim - 1], N = w.shape[0], r = a.shape[0];
-  if (
-    w.ndim !== 2 || w.shape[1] !== K || a.ndim !== 2 || a.shape[1] !== K ||
-    bUp.ndim !== 2 || bUp.shape[0] !== N || bUp.shape[1] !== r ||
-    (b && (b.ndim !== 1 || b.shape[0] !== N))
-  ) {
-    throw new RangeError(
-      `loraLinear(): input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}, A ${
-        fmtShape(a.shape)
-      }, B ${fmtShape(bUp.shape)} and bias ${b ? fmtShape(b.shape) : "none"} do not fit`,
-    );
-  }
-  const [out, down] = noGrad(() => {
-    const x2 = x.reshape([-1, K]);
-    const M = x2.shape[0];
-    let y: Tensor, d: Tensor;
-    const fused = x._backend.fused?.loraLinear;
-    if (fused) {
-      y = empty([M, N], "float32", x._backend);
-      d = empty([M, r], "float32", x._backend);
-      fused(
-        x2._view(),
-        w._view(),
-        b ? b._view() : null,
-        a._view(),
-        bUp._view(),
-        scaling,
-        y._storage.buffer,
-        d._storage.buffer,
-      );
-    } else {
-      d = linear(x2, a);
-      const ds = d.mul(scaling), base = linear(x2, w, b), up = linear(ds, bUp);
-      y = base.add(up);
-      for (const t of [ds, base, up]) t.dispose();
+  return failSafe(() => {
+    for (const t of [x, w, a, bUp, ...(b ? [b] : [])]) {
+      requireFloat(t, "loraLinear()");
+      sameBackend(x, t, "loraLinear");
     }
-    x2.dispose();
-    const r2 = y.reshape([...x.shape.slice(0, -1), N]);
-    y.dispose();
-    return [r2, d];
+    const K = x.shape[x.ndim - 1], N = w.shape[0], r = a.shape[0];
+    if (
+      w.ndim !== 2 || w.shape[1] !== K || a.ndim !== 2 || a.shape[1] !== K ||
+      bUp.ndim !== 2 || bUp.shape[0] !== N || bUp.shape[1] !== r ||
+      (b && (b.ndim !== 1 || b.shape[0] !== N))
+    ) {
+      throw new RangeError(
+        `loraLinear(): input ${fmtShape(x.shape)}, weight ${fmtShape(w.shape)}, A ${
+          fmtShape(a.shape)
+        }, B ${fmtShape(bUp.shape)} and bias ${b ? fmtShape(b.shape) : "none"} do not fit`,
+      );
+    }
+    const [out, down] = noGrad(() => {
+      const x2 = x.reshape([-1, K]);
+      const M = x2.shape[0];
+      let y: Tensor, d: Tensor;
+      const fused = x._backend.fused?.loraLinear;
+      if (fused) {
+        y = empty([M, N], "float32", x._backend);
+        d = empty([M, r], "float32", x._backend);
+        fused(
+          x2._view(),
+          w._view(),
+          b ? b._view() : null,
+          a._view(),
+          bUp._view(),
+          scaling,
+          y._storage.buffer,
+          d._storage.buffer,
+        );
+      } else {
+        d = linear(x2, a);
+        const ds = d.mul(scaling), base = linear(x2, w, b), up = linear(ds, bUp);
+        y = base.add(up);
+        for (const t of [ds, base, up]) t.dispose();
+      }
+      x2.dispose();
+      const r2 = y.reshape([...x.shape.slice(0, -1), N]);
+      y.dispose();
+      return [r2, d];
+    });
+    const inputs = b ? [x, w, a, bUp, b] : [x, w, a, bUp];
+    if (!inputs.some((t) => t.requiresGrad)) {
+      down.dispose();
+      return out;
+    }
+    return record(out, "loraLinear", inputs, { down, scaling });
   });
-  const inputs = b ? [x, w, a, bUp, b] : [x, w, a, bUp];
-  if (!inputs.some((t) => t.requiresGrad)) {
-    down.dispose();
-    return out;
-  }
-  return record(out, "loraLinear", inputs, { down, scaling });
 }
 
 /**
@@ -234,55 +223,53 @@ function loraLinearBody(
  * ```
  */
 export function crossEntropyRows(logits: Tensor, targets: Tensor): Tensor {
-  return failSafe(() => crossEntropyRowsBody(logits, targets));
-}
-
-function crossEntropyRowsBody(logits: Tensor, targets: Tensor): Tensor {
-  requireFloat(logits, "crossEntropyRows()");
-  sameBackend(logits, targets, "crossEntropyRows");
-  if (
-    logits.ndim !== 2 || targets.ndim !== 1 || targets.dtype !== "int32" ||
-    targets.shape[0] !== logits.shape[0]
-  ) {
-    throw new RangeError(
-      `crossEntropyRows(): logits ${fmtShape(logits.shape)} and ${targets.dtype} targets ${
-        fmtShape(targets.shape)
-      } do not fit (expected [n, C] and int32 [n])`,
-    );
-  }
-  const [n, c] = logits.shape;
-  const fused = logits._backend.fused?.crossEntropy;
-  if (!fused && n * c >= 2 ** 31) {
-    throw new RangeError(
-      `crossEntropyRows(): logits ${fmtShape(logits.shape)} have 2^31 or more elements, ` +
-        `more than this backend's composed cross-entropy indexes`,
-    );
-  }
-  const [losses, probs] = noGrad(() => {
-    const x = logits.contiguous();
-    let l: Tensor, p: Tensor;
-    if (fused) {
-      l = empty([n], "float32", x._backend);
-      p = empty([n, c], "float32", x._backend);
-      fused(x._view(), targets._view(), l._storage.buffer, p._storage.buffer);
-    } else {
-      // Each row's target picked by index (a one-hot product would turn a
-      // −∞ log-probability elsewhere in the row into NaN).
-      const logp = x.logSoftmax(1), flat = logp.reshape([n * c]);
-      const at = arange(0, n * c, c, { dtype: "int32", backend: x.backend });
-      const idx = at.add(targets), picked = flat.indexSelect(0, idx);
-      l = picked.neg();
-      p = logp.exp();
-      for (const t of [logp, flat, at, idx, picked]) t.dispose();
+  return failSafe(() => {
+    requireFloat(logits, "crossEntropyRows()");
+    sameBackend(logits, targets, "crossEntropyRows");
+    if (
+      logits.ndim !== 2 || targets.ndim !== 1 || targets.dtype !== "int32" ||
+      targets.shape[0] !== logits.shape[0]
+    ) {
+      throw new RangeError(
+        `crossEntropyRows(): logits ${fmtShape(logits.shape)} and ${targets.dtype} targets ${
+          fmtShape(targets.shape)
+        } do not fit (expected [n, C] and int32 [n])`,
+      );
     }
-    x.dispose();
-    return [l, p];
+    const [n, c] = logits.shape;
+    const fused = logits._backend.fused?.crossEntropy;
+    if (!fused && n * c >= 2 ** 31) {
+      throw new RangeError(
+        `crossEntropyRows(): logits ${fmtShape(logits.shape)} have 2^31 or more elements, ` +
+          `more than this backend's composed cross-entropy indexes`,
+      );
+    }
+    const [losses, probs] = noGrad(() => {
+      const x = logits.contiguous();
+      let l: Tensor, p: Tensor;
+      if (fused) {
+        l = empty([n], "float32", x._backend);
+        p = empty([n, c], "float32", x._backend);
+        fused(x._view(), targets._view(), l._storage.buffer, p._storage.buffer);
+      } else {
+        // Each row's target picked by index (a one-hot product would turn a
+        // −∞ log-probability elsewhere in the row into NaN).
+        const logp = x.logSoftmax(1), flat = logp.reshape([n * c]);
+        const at = arange(0, n * c, c, { dtype: "int32", backend: x.backend });
+        const idx = at.add(targets), picked = flat.indexSelect(0, idx);
+        l = picked.neg();
+        p = logp.exp();
+        for (const t of [logp, flat, at, idx, picked]) t.dispose();
+      }
+      x.dispose();
+      return [l, p];
+    });
+    if (!logits.requiresGrad) {
+      probs.dispose();
+      return losses;
+    }
+    return record(losses, "crossEntropy", [logits], { probs, targets });
   });
-  if (!logits.requiresGrad) {
-    probs.dispose();
-    return losses;
-  }
-  return record(losses, "crossEntropy", [logits], { probs, targets });
 }
 
 /** onehot(t) [n, C] as float32 0/1, from primitives. */

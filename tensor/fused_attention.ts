@@ -31,38 +31,29 @@ export function fusedAttention(
   scale: number,
   causalOffset: number | null,
 ): Tensor {
-  return failSafe(() => fusedAttentionBody(q, k, v, bias, scale, causalOffset));
-}
-
-function fusedAttentionBody(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  bias: Tensor | null,
-  scale: number,
-  causalOffset: number | null,
-): Tensor {
-  const [B, H, T] = q.shape, Dv = v.shape[3];
-  const be = q._backend;
-  const biasView = bias ? broadcastTo(bias, [B, H, T, k.shape[2]]) : null;
-  const out = empty([B, H, T, Dv], "float32", be);
-  const lse = empty([B, H, T], "float32", be);
-  be.fused!.attention!(
-    q._view(),
-    k._view(),
-    v._view(),
-    biasView,
-    scale,
-    causalOffset,
-    out._storage.buffer,
-    lse._storage.buffer,
-  );
-  const inputs = [q, k, v];
-  if (!inputs.some((t) => t.requiresGrad)) {
-    lse.dispose();
-    return out;
-  }
-  return record(out, "attention", inputs, { out, lse, bias, scale, causalOffset });
+  return failSafe(() => {
+    const [B, H, T] = q.shape, Dv = v.shape[3];
+    const be = q._backend;
+    const biasView = bias ? broadcastTo(bias, [B, H, T, k.shape[2]]) : null;
+    const out = empty([B, H, T, Dv], "float32", be);
+    const lse = empty([B, H, T], "float32", be);
+    be.fused!.attention!(
+      q._view(),
+      k._view(),
+      v._view(),
+      biasView,
+      scale,
+      causalOffset,
+      out._storage.buffer,
+      lse._storage.buffer,
+    );
+    const inputs = [q, k, v];
+    if (!inputs.some((t) => t.requiresGrad)) {
+      lse.dispose();
+      return out;
+    }
+    return record(out, "attention", inputs, { out, lse, bias, scale, causalOffset });
+  });
 }
 
 /** A view of `t` broadcast (stride 0) to a 4-D `shape`. */

@@ -111,12 +111,10 @@ export function keep<T extends Freeable>(t: T): T {
 }
 
 /**
- * Runs one op's body: when it throws part-way (a backend that refuses an
- * operand after the output was allocated), every tensor it created is
- * freed, so a failed op leaks nothing; when it returns, those tensors
- * belong to the enclosing scope as if made there.
+ * Runs `fn` with a fresh set collecting the tensors it creates; when `fn`
+ * throws, frees them and rethrows.
  */
-export function failSafe<T>(fn: () => T): T {
+function tracked<T>(fn: () => T): [T, Set<Freeable>] {
   const mine = new Set<Freeable>();
   scopes.push(mine);
   let result: T;
@@ -128,6 +126,17 @@ export function failSafe<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
+  return [result, mine];
+}
+
+/**
+ * Runs one op's body: when it throws part-way (a backend that refuses an
+ * operand after the output was allocated), every tensor it created is
+ * freed, so a failed op leaks nothing; when it returns, those tensors
+ * belong to the enclosing scope as if made there.
+ */
+export function failSafe<T>(fn: () => T): T {
+  const [result, mine] = tracked(fn);
   const parent = scopes[scopes.length - 1];
   if (parent) { for (const t of mine) parent.add(t); }
   return result;
@@ -183,17 +192,7 @@ export function scope<T>(fn: () => T): T {
   if (typeof fn !== "function") {
     throw new TypeError(`scope(fn): fn must be a function, got ${typeof fn}`);
   }
-  const mine = new Set<Freeable>();
-  scopes.push(mine);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    scopes.pop();
-    for (const t of mine) if (!t.isDisposed) t.dispose();
-    throw e;
-  }
-  scopes.pop();
+  const [result, mine] = tracked(fn);
   if (result instanceof Promise) {
     throw new TypeError("scope(fn) is synchronous: fn returned a Promise");
   }

@@ -42,6 +42,36 @@ function visibleKeys(S: number, t0: number, n: number, causal: number | null): n
 }
 
 /**
+ * `s[row + j] = scale·s[row + j] (+ bias[bo + j·bsS])` for the `end` keys a
+ * row sees; returns the row's maximum (NaN if any value is NaN).
+ */
+function scaleRow(
+  s: Float32Array,
+  row: number,
+  end: number,
+  scale: number,
+  bs: Float32Array | null,
+  bo: number,
+  bsS: number,
+): number {
+  let m = -Infinity;
+  if (bs) {
+    for (let j = 0; j < end; j++) {
+      const x = s[row + j] * scale + bs[bo + j * bsS];
+      s[row + j] = x;
+      if (x > m || x !== x) m = x;
+    }
+  } else {
+    for (let j = 0; j < end; j++) {
+      const x = s[row + j] * scale;
+      s[row + j] = x;
+      if (x > m || x !== x) m = x;
+    }
+  }
+  return m;
+}
+
+/**
  * Turns a block of raw scores (q·kᵀ, `w` columns at row stride `ld`) into
  * `scale·s + bias`, keys a row may not see −∞, and each row into the
  * exponentials `exp(x − c)`, where c is the row's max (forward, returning
@@ -68,21 +98,8 @@ function softmaxBlock(
   for (let i = 0; i < n; i++) {
     const row = i * ld, t = t0 + i;
     const end = causal === null ? w : Math.max(0, Math.min(w, t + causal + 1));
-    let m = -Infinity;
-    if (bs) {
-      const bo = bias!.offset + b * bb + h * bh + t * bt;
-      for (let j = 0; j < end; j++) {
-        const x = s[row + j] * scale + bs[bo + j * bsS];
-        s[row + j] = x;
-        if (x > m || x !== x) m = x;
-      }
-    } else {
-      for (let j = 0; j < end; j++) {
-        const x = s[row + j] * scale;
-        s[row + j] = x;
-        if (x > m || x !== x) m = x;
-      }
-    }
+    const bo = bs ? bias!.offset + b * bb + h * bh + t * bt : 0;
+    const m = scaleRow(s, row, end, scale, bs, bo, bsS);
     if (saved) {
       const c = lse[lseAt + i];
       for (let j = 0; j < end; j++) s[row + j] = Math.exp(s[row + j] - c);
@@ -127,21 +144,8 @@ function softmaxBlockSimd(
   for (let i = 0; i < n; i++) {
     const row = i * w, t = t0 + i;
     const end = causal === null ? w : Math.max(0, Math.min(w, t + causal + 1));
-    let mx = -Infinity;
-    if (bs) {
-      const bo = bias!.offset + b * bb + h * bh + t * bt;
-      for (let j = 0; j < end; j++) {
-        const x = s[row + j] * scale + bs[bo + j * bsS];
-        s[row + j] = x;
-        if (x > mx || x !== x) mx = x;
-      }
-    } else {
-      for (let j = 0; j < end; j++) {
-        const x = s[row + j] * scale;
-        s[row + j] = x;
-        if (x > mx || x !== x) mx = x;
-      }
-    }
+    const bo = bs ? bias!.offset + b * bb + h * bh + t * bt : 0;
+    const mx = scaleRow(s, row, end, scale, bs, bo, bsS);
     s.fill(-Infinity, row + end, row + w);
     m[i] = mx;
   }
