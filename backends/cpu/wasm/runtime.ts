@@ -18,7 +18,8 @@
 
 import { SCRATCH_BYTES } from "./gemm.ts";
 import { MAX_HEAP_BYTES, WasmHeap } from "./heap.ts";
-import { type Task, ThreadPool } from "./threads.ts";
+import type { Task } from "./thread_messages.ts";
+import { ThreadPool } from "./threads.ts";
 import { runTask } from "./tasks.ts";
 import { detectRelaxedSimd, detectSimd, instantiateKernels } from "./wasm_module.ts";
 import type { KernelExports } from "./exports.ts";

@@ -9,7 +9,7 @@
 
 import { sgemmParallelPart } from "./gemm.ts";
 import { type KernelExports, runAdamKernel, runMapKernel, runRowKernel } from "./exports.ts";
-import type { Task } from "./threads.ts";
+import type { Task } from "./thread_messages.ts";
 
 /** Elements per f32-accumulated block of the sum kernel. */
 export const SUM_BLOCK = 8192;

@@ -17,8 +17,8 @@ import {
   RESULT_SLOT,
   SEQ,
   STOPPED,
-  type WorkerInit,
-} from "./threads.ts";
+} from "./thread_messages.ts";
+import type { WorkerInit } from "./threads.ts";
 import { runTask } from "./tasks.ts";
 
 async function serve(init: WorkerInit): Promise<void> {

@@ -13,7 +13,7 @@ import {
   decodeTask,
   encodeTask,
   type Task,
-} from "../../../../backends/cpu/wasm/threads.ts";
+} from "../../../../backends/cpu/wasm/thread_messages.ts";
 
 Deno.test({
   name: "the worker stops on request, confirming it left its loop, and restarts on demand",
