@@ -26,9 +26,15 @@ async function serve(init: WorkerInit): Promise<void> {
   const kernels = instantiateKernels(memory, init.relaxed);
   const block = controlBlock(memory);
   const { ctrl, f64 } = block;
+  // The last task seen is read before READY is set: the caller posts only
+  // once it sees READY, so this is the sequence number it started from.
+  // Read after READY, it could already count tasks the caller posted (and,
+  // the worker being slow to start, took back and ran itself) and even the
+  // exit task: the worker would then wait for a number that never comes,
+  // and shutdown would have to terminate it while parked.
+  let last = Atomics.load(ctrl, SEQ);
   Atomics.store(ctrl, READY, 1);
   Atomics.notify(ctrl, READY); // the caller blocks in Atomics.wait for this
-  let last = Atomics.load(ctrl, SEQ);
   for (;;) {
     // Spin ~50 µs for back-to-back tasks, then park. Parking is
     // asynchronous (Atomics.waitAsync) so this worker's event loop keeps
