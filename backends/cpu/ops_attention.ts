@@ -321,6 +321,12 @@ export function attentionBackward(
         }
       }
     }
+    // A negative causal offset leaves the first query rows with no key at
+    // all: their NaN probabilities reach every key, as in the product.
+    if (causal !== null && causal < 0) {
+      dK.fill(NaN, 0, B * Hkv * S * D);
+      dV.fill(NaN, 0, B * Hkv * S * Dv);
+    }
   } finally {
     free(p);
     free(dp);

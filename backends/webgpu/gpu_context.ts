@@ -53,6 +53,14 @@ export class GpuContext {
   maxBindingBytes: number;
   /** `minStorageBufferOffsetAlignment` in elements (a window's start). */
   readonly offsetAlignElements: number;
+  /**
+   * Loop iterations one invocation may run before the adapter cuts its
+   * loops short without an error: 65,535 on Mesa's software rasterizer
+   * (llvmpipe, under Vulkan and GL; its loop limiter counts every loop of
+   * an invocation together), unlimited elsewhere. Kernels whose loops grow
+   * with the data check against it and refuse with a RangeError.
+   */
+  loopIterationLimit = Infinity;
   #encoder: GPUCommandEncoder | null = null;
   #dispatches = 0;
   #pendingUse = new Set<GPUBuffer>();

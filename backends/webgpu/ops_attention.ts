@@ -1,23 +1,32 @@
 /**
  * Host side of the fused attention and its backward (`wgsl_attention.ts`):
  * views checked, parameter words packed, one dispatch for the forward,
- * three (delta, dq, dk/dv) for the backward.
+ * three (delta, dq, dk/dv) for the backward; the blocked kernels take one
+ * workgroup per block of rows of a head.
  *
  * @module
  */
 import type { FusedArgs, View } from "../backend.ts";
 import type { GpuContext } from "./gpu_context.ts";
 import type { Binding } from "./kernel.ts";
-import { bindingBytes } from "./limits.ts";
+import { bindingBytes, grid2d } from "./limits.ts";
 import { checkBounds, checkCapacity, checkView, gpuBuffer, Meta } from "./meta.ts";
 import { grid1d } from "./ops_elementwise.ts";
 import {
+  ATTENTION_ROWS,
   ATTENTION_WORDS,
   attentionDeltaSource,
   attentionDkvSource,
   attentionDqSource,
+  attentionLoopIterations,
   attentionSource,
 } from "./wgsl_attention.ts";
+
+/** The grid of a blocked kernel: one workgroup per block of rows of a head. */
+function blocks(ctx: GpuContext, heads: number, rows: number): [number, number, number] {
+  const [x, y] = grid2d(heads * Math.ceil(rows / ATTENTION_ROWS), ctx.maxGroupsPerDim);
+  return [x, y, 1];
+}
 
 /** Head dims the kernels are built for at most (private arrays). */
 export const MAX_HEAD_DIM = 256;
@@ -32,10 +41,22 @@ interface Sizes {
   Dv: number;
 }
 
-function sizes(q: View, k: View, v: View): Sizes {
+function sizes(ctx: GpuContext, q: View, k: View, v: View, backward: boolean): Sizes {
   const [B, H, T, D] = q.shape, [, Hkv, S] = k.shape, Dv = v.shape[3];
   if (D > MAX_HEAD_DIM || Dv > MAX_HEAD_DIM || D === 0 || Dv === 0) {
     throw new RangeError(`webgpu: attention head dims ${D}/${Dv} outside 1..${MAX_HEAD_DIM}`);
+  }
+  const loops = attentionLoopIterations({ T, S, D, Dv, group: Hkv > 0 ? H / Hkv : 0 });
+  const most = backward ? Math.max(loops.dq, loops.dkv) : loops.forward;
+  if (most > ctx.loopIterationLimit) {
+    throw new RangeError(
+      `webgpu: attention${
+        backward ? "'s backward" : ""
+      } of ${T} queries over ${S} keys (head dims ${D}/${Dv}, ${H}/${Hkv} ` +
+        `heads) needs ${most} loop iterations per invocation; this adapter stops each ` +
+        `invocation after ${ctx.loopIterationLimit} (Mesa's llvmpipe) and would return wrong ` +
+        `numbers: use a shorter sequence or the cpu backend`,
+    );
   }
   return { B, H, T, S, Hkv, D, Dv };
 }
@@ -70,7 +91,7 @@ export function attention(
   ctx: GpuContext,
   ...[q, k, v, bias, scale, causal, out, lse]: FusedArgs<"attention">
 ): void {
-  const z = sizes(q, k, v);
+  const z = sizes(ctx, q, k, v, false);
   const rows = z.B * z.H * z.T;
   if (rows === 0) return;
   const ob = gpuBuffer(out), lb = gpuBuffer(lse);
@@ -82,7 +103,7 @@ export function attention(
     ...binds,
     { gpu: ob.gpu, bytes: ob.bytes },
     { gpu: lb.gpu, bytes: lb.bytes },
-  ], grid1d(ctx, rows));
+  ], blocks(ctx, z.B * z.H, z.T));
 }
 
 /** The backward (see `FusedOps.attentionBackward`). */
@@ -90,7 +111,7 @@ export function attentionBackward(
   ctx: GpuContext,
   ...[q, k, v, bias, scale, causal, out, lse, gOut, dq, dk, dv]: FusedArgs<"attentionBackward">
 ): void {
-  const z = sizes(q, k, v);
+  const z = sizes(ctx, q, k, v, true);
   const rows = z.B * z.H * z.T, keys = z.B * z.Hkv * z.S;
   const [dqb, dkb, dvb] = [dq, dk, dv].map(gpuBuffer);
   checkCapacity(dqb, rows * z.D, "attention dq");
@@ -119,7 +140,7 @@ export function attentionBackward(
       ctx.kernel(`attentionDq:${z.D}:${z.Dv}`, () => attentionDqSource(z.D, z.Dv)),
       meta.finish(),
       [...binds, bind(lb), bind(gb), d, bind(dqb)],
-      grid1d(ctx, rows),
+      blocks(ctx, z.B * z.H, z.T),
     );
   }
   if (keys > 0) {
@@ -128,7 +149,7 @@ export function attentionBackward(
       ctx.kernel(`attentionDkv:${z.D}:${z.Dv}`, () => attentionDkvSource(z.D, z.Dv)),
       meta.finish(),
       [...binds, bind(lb), bind(gb), d, bind(dkb), bind(dvb)],
-      grid1d(ctx, keys),
+      blocks(ctx, z.B * z.Hkv, z.S),
     );
   }
   ctx.pool.release(delta); // reused only by later commands, in program order

@@ -223,6 +223,9 @@ export class WebGpuBackend implements Backend {
   }
 }
 
+/** Loop iterations per invocation on Mesa's llvmpipe (LP_MAX_TGSI_LOOP_ITERATIONS). */
+export const LLVMPIPE_LOOP_LIMIT = 65535;
+
 /**
  * Opens the default WebGPU adapter and device. Rejects with a clear error
  * (see {@link NO_ADAPTER_HINT}) when WebGPU or an adapter is missing; it
@@ -247,9 +250,15 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
     },
   });
   const info = adapter.info;
-  return new WebGpuBackend(
+  const backend = new WebGpuBackend(
     device,
     `${info.description || info.vendor} (${info.architecture})`,
     options.name,
   );
+  // Mesa's llvmpipe ends every invocation's loops after 65,535 iterations
+  // in all (gallivm's loop limiter), silently: see GpuContext.
+  if (/llvmpipe/i.test(`${info.description} ${info.device} ${info.architecture}`)) {
+    backend.ctx.loopIterationLimit = LLVMPIPE_LOOP_LIMIT;
+  }
+  return backend;
 }

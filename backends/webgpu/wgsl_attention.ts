@@ -1,11 +1,15 @@
 /**
- * WGSL templates of the fused attention (see `FusedOps.attention`): one
- * invocation per query row with an online softmax over the keys (the
- * running maximum and sum rescale the accumulated output), so no score
- * matrix is stored; and its backward, recomputing each probability from
- * the row's saved log-sum-exp: `delta` (rowsum of dO ⊙ O), `dq` (one
- * invocation per query row) and `dkv` (one per key row, looping over the
- * query heads that share it).
+ * WGSL templates of the fused attention (see `FusedOps.attention`), blocked
+ * as flash attention is: a workgroup takes a block of query rows of one
+ * (batch, head), stages the keys and values in tiles in workgroup memory
+ * and runs an online softmax per row (the running maximum and sum rescale
+ * the accumulated output), so no score matrix is stored and each k/v row
+ * is read from global memory once per block. The backward recomputes each
+ * probability from the row's saved log-sum-exp: `delta` (rowsum of dO ⊙ O),
+ * `dq` (blocks of query rows, keys staged) and `dkv` (blocks of key rows,
+ * query rows staged, over the query heads that share them). Keys (or query
+ * rows) are visited in order, so every sum adds its terms in the same order
+ * as a row-at-a-time kernel would.
  *
  * Words (all kernels): `[0] B·H·T or B·Hkv·S (the invocation count), [1] B,
  * [2] H, [3] T, [4] S, [5] Hkv, [6] causal (0/1), [7] causal offset (i32),
@@ -28,8 +32,8 @@ const ACCESS = {
   bias: { name: "bs", type: "f32", access: "read" },
 } as const;
 
-/** Shared WGSL: parameter readers and the score of (b, h, t) against key s. */
-function prelude(D: number): string {
+/** Shared WGSL: parameter readers, strided offsets and the causal test. */
+function prelude(): string {
   return `
 fn w(i: u32) -> u32 { return prm[i]; }
 fn iw(i: u32) -> i32 { return bitcast<i32>(prm[i]); }
@@ -40,47 +44,199 @@ fn at(base: u32, b: u32, h: u32, r: u32, c: u32) -> i32 {
 fn hidden(t: u32, s: u32) -> bool {
   return w(6u) == 1u && i32(s) > i32(t) + iw(7u);
 }
-fn score(qv: ptr<function, array<f32, ${D}>>, b: u32, kh: u32, h: u32, t: u32, s: u32) -> f32 {
-  var dot = 0.0;
-  for (var d = 0u; d < ${D}u; d++) { dot += (*qv)[d] * ks[at(15u, b, kh, s, d)]; }
-  var x = dot * bitcast<f32>(prm[8]);
-  if (w(9u) == 1u) { x += bs[at(25u, b, h, t, s)]; }
-  return x;
+`;
+}
+
+/**
+ * \`n\` copies of \`stmt(i)\`, i = 0…n−1: the loops over a head's dims are
+ * written out, so an invocation's loop count grows with the keys it
+ * visits, not with keys × head dims (the software adapter, llvmpipe, stops
+ * every invocation after 65,535 loop iterations in all; see
+ * {@link attentionLoopIterations}).
+ */
+function unrolled(n: number, stmt: (i: string) => string): string {
+  const full = Math.floor(n / UNROLL) * UNROLL;
+  const tail = Array.from({ length: n - full }, (_, i) => stmt(`${full + i}u`)).join(" ");
+  if (full === 0) return tail;
+  const body = Array.from({ length: UNROLL }, (_, i) => stmt(`c + ${i}u`)).join(" ");
+  return `for (var c = 0u; c < ${full}u; c += ${UNROLL}u) { ${body} } ${tail}`;
+}
+
+/** Statements per iteration of a loop over a head's dims. */
+const UNROLL = 16;
+
+/**
+ * Loop iterations one invocation runs at most in the forward and dq kernels
+ * (over S keys) and in the dk/dv kernel (over T query rows of \`group\`
+ * heads), for checking against an adapter's limit.
+ */
+export function attentionLoopIterations(
+  z: { T: number; S: number; D: number; Dv: number; group: number },
+): { forward: number; dq: number; dkv: number } {
+  const KT = tileRows(z.D + z.Dv), QT = tileRows(z.D + z.Dv + 2);
+  // A loop of n iterations counts n + 1 (its last test); a written-out
+  // loop over a head's dims runs ⌊n / UNROLL⌋ iterations.
+  const per = (n: number) => (n >= UNROLL ? Math.floor(n / UNROLL) + 1 : 0);
+  const tiles = (n: number, rows: number, inner: number) => {
+    const t = Math.ceil(n / rows);
+    return t + 1 + t * (rows + 1 + rows * inner);
+  };
+  const once = 3 * (z.D + z.Dv + 2);
+  return {
+    forward: tiles(z.S, KT, per(z.D) + per(z.Dv)) + once,
+    dq: tiles(z.S, KT, 2 * per(z.D) + per(z.Dv)) + once,
+    dkv: z.group * (tiles(z.T, QT, 2 * per(z.D) + per(z.Dv)) + 1) + 1 + once,
+  };
+}
+
+/** Query rows (forward, dq) or key rows (dk/dv) per workgroup. */
+export const ATTENTION_ROWS = 64;
+
+/** Floats of workgroup memory the kernels stage tiles in (16 KiB). */
+const STAGE_FLOATS = 4096;
+
+/**
+ * Rows per staged tile when each row takes `perRow` floats: the largest
+ * power of two that fits {@link STAGE_FLOATS}, at most 32 (at least 4 for
+ * head dims up to 256).
+ */
+export function tileRows(perRow: number): number {
+  let n = 32;
+  while (n > 1 && n * perRow > STAGE_FLOATS) n >>= 1;
+  return n;
+}
+
+/**
+ * The workgroup's block: `bh` (b·H + h, or b·Hkv + kh), its first row
+ * `r0` of `rows` rows, and this invocation's row `r` (`live` when inside).
+ * Every value but `r`/`live` is uniform, so the tile loops may hold
+ * barriers.
+ */
+function block(rowsWord: string, headsWord: string): string {
+  return `
+  let g = wid.y * nwg.x + wid.x;
+  let rows = ${rowsWord};
+  let nb = (rows + ${ATTENTION_ROWS - 1}u) / ${ATTENTION_ROWS}u;
+  let bh = g / max(nb, 1u);
+  if (bh >= w(1u) * ${headsWord}) { return; }
+  let r0 = (g % nb) * ${ATTENTION_ROWS}u;
+  let r = r0 + lid;
+  let live = r < rows;`;
+}
+
+/** Entry point of a blocked kernel. */
+function entry(body: string): string {
+  return `
+@compute @workgroup_size(${ATTENTION_ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {${body}
 }
 `;
 }
 
-/** Decodes a query-row index into (b, h, t) and loads q's row. */
-function queryRow(D: number): string {
-  return `
-  let T = w(3u); let H = w(2u);
-  let t = idx % T; let h = (idx / T) % H; let b = idx / (T * H);
+/**
+ * Query-side prelude: the block's (b, h), the invocation's t and its q row,
+ * and \`kEnd\`, one past the last key any row of the block may see (a
+ * causal block stops there; uniform).
+ */
+function queryBlock(D: number): string {
+  return block("w(3u)", "w(2u)") + `
+  let T = w(3u); let H = w(2u); let S = w(4u);
+  let h = bh % H; let b = bh / H;
   let kh = (h * w(5u)) / H;
+  let t = r;
+  var kEnd = S;
+  if (w(6u) == 1u) {
+    let last = i32(min(T, r0 + ${ATTENTION_ROWS}u)) - 1;
+    kEnd = u32(clamp(last + iw(7u) + 1, 0, i32(S)));
+  }
   var qv: array<f32, ${D}>;
-  for (var d = 0u; d < ${D}u; d++) { qv[d] = qs[at(10u, b, h, t, d)]; }`;
+  if (live) { for (var d = 0u; d < ${D}u; d++) { qv[d] = qs[at(10u, b, h, t, d)]; } }`;
 }
 
-/** The forward: out [rows, Dv] and lse [rows]. */
+/**
+ * Stages keys [s0, s0 + KT) of k (and v) into \`kt\` (\`vt\`): the
+ * workgroup's invocations load the tile together; past \`kEnd\` it holds 0.
+ */
+function stageKeys(KT: number, D: number, Dv: number, withV: boolean): string {
+  const v = withV
+    ? `
+${
+      stage(KT * Dv, (i) => `
+      let s = s0 + ${i} / ${Dv}u;
+      var x = 0.0;
+      if (s < kEnd) { x = vs[at(20u, b, kh, s, ${i} % ${Dv}u)]; }
+      vt[${i}] = x;`)
+    }`
+    : "";
+  return `
+${
+    stage(KT * D, (i) => `
+      let s = s0 + ${i} / ${D}u;
+      var x = 0.0;
+      if (s < kEnd) { x = ks[at(15u, b, kh, s, ${i} % ${D}u)]; }
+      kt[${i}] = x;`)
+  }${v}
+    workgroupBarrier();`;
+}
+
+/**
+ * A tile of \`n\` floats loaded by the workgroup's invocations together,
+ * written out (element \`i\` of the body is this invocation's index).
+ */
+function stage(n: number, body: (i: string) => string): string {
+  return Array.from({ length: Math.ceil(n / ATTENTION_ROWS) }, (_, u) => `
+    {
+      let i${u} = lid + ${u * ATTENTION_ROWS}u;
+      if (i${u} < ${n}u) {${body(`i${u}`)}
+      }
+    }`).join("");
+}
+
+/** The score of the live row t against staged key j (key s). */
+function stagedScore(D: number): string {
+  return `
+        var dot = 0.0;
+        ${unrolled(D, (d) => `dot += qv[${d}] * kt[j * ${D}u + ${d}];`)}
+        var x = dot * bitcast<f32>(prm[8]);
+        if (w(9u) == 1u) { x += bs[at(25u, b, h, t, s)]; }`;
+}
+
+/**
+ * The forward: out [rows, Dv] and lse [rows]. A workgroup takes
+ * 64 query rows of one (b, h) and walks the keys in tiles staged in
+ * workgroup memory (each k and v row read from global memory once per
+ * block, not once per query row), each row keeping an online softmax.
+ */
 export function attentionSource(D: number, Dv: number): KernelSource {
-  const body = queryRow(D) + `
+  const KT = tileRows(D + Dv);
+  const body = queryBlock(D) + `
   var acc: array<f32, ${Dv}>;
   var m = -inf_();
   var l = 0.0;
-  for (var s = 0u; s < w(4u); s++) {
-    if (hidden(t, s)) { continue; }
-    let x = score(&qv, b, kh, h, t, s);
-    if (x == -inf_()) { continue; }
-    let mn = max(m, x);
-    let corr = select(exp_acc(m - mn), 0.0, m == -inf_());
-    let p = exp_acc(x - mn);
-    l = l * corr + p;
-    for (var e = 0u; e < ${Dv}u; e++) { acc[e] = acc[e] * corr + p * vs[at(20u, b, kh, s, e)]; }
-    m = mn;
+  for (var s0 = 0u; s0 < kEnd; s0 += ${KT}u) {${stageKeys(KT, D, Dv, true)}
+    if (live) {
+      let jEnd = min(${KT}u, kEnd - s0);
+      for (var j = 0u; j < jEnd; j++) {
+        let s = s0 + j;
+        if (hidden(t, s)) { continue; }${stagedScore(D)}
+        if (x == -inf_()) { continue; }
+        let mn = max(m, x);
+        let corr = select(exp_acc(m - mn), 0.0, m == -inf_());
+        let p = exp_acc(x - mn);
+        l = l * corr + p;
+        ${unrolled(Dv, (e) => `acc[${e}] = acc[${e}] * corr + p * vt[j * ${Dv}u + ${e}];`)}
+        m = mn;
+      }
+    }
+    workgroupBarrier();
   }
+  if (!live) { return; }
+  let idx = bh * T + t;
   let o = w(30u) + idx * ${Dv}u;
   // No keys at all: an empty sum (0, log-sum-exp -inf). Every key hidden:
   // 0/0 as the softmax gives it, spelled out since WGSL leaves 0/0 open.
-  let none = w(4u) == 0u;
+  let none = S == 0u;
   let nan = nan_();
   for (var e = 0u; e < ${Dv}u; e++) {
     out[o + e] = select(select(acc[e] / l, nan, l == 0.0), 0.0, none);
@@ -93,7 +249,13 @@ export function attentionSource(D: number, Dv: number): KernelSource {
     ACCESS.bias,
     { name: "out", type: "f32", access: "read_write" },
     { name: "lse", type: "f32", access: "read_write" },
-  ], MATH + prelude(D) + main1d(0, body));
+  ], MATH + prelude() + tiles({ kt: KT * D, vt: KT * Dv }) + entry(body));
+}
+
+/** Workgroup arrays of the given sizes (floats). */
+function tiles(arrays: Record<string, number>): string {
+  return Object.entries(arrays).map(([n, len]) => `var<workgroup> ${n}: array<f32, ${len}>;\n`)
+    .join("");
 }
 
 /** delta[row] = Σ dO ⊙ O over the row (Dv values). */
@@ -110,24 +272,43 @@ export function attentionDeltaSource(Dv: number): KernelSource {
   ], main1d(0, body));
 }
 
-/** dq: one invocation per query row. */
+/** dq: a workgroup per block of query rows, keys staged as in the forward. */
 export function attentionDqSource(D: number, Dv: number): KernelSource {
-  const body = queryRow(D) + `
-  let lr = lse[w(31u) + idx];
-  let g = w(32u) + idx * ${Dv}u;
-  let dl = delta[idx];
+  const KT = tileRows(D + Dv);
+  const body = queryBlock(D) + `
+  let idx = bh * T + t;
+  var lr = 0.0;
+  var dl = 0.0;
+  var go: array<f32, ${Dv}>;
+  if (live) {
+    lr = lse[w(31u) + idx];
+    dl = delta[idx];
+    let g = w(32u) + idx * ${Dv}u;
+    for (var e = 0u; e < ${Dv}u; e++) { go[e] = gout[g + e]; }
+  }
   let scale = bitcast<f32>(prm[8]);
   var dqv: array<f32, ${D}>;
-  for (var s = 0u; s < w(4u); s++) {
-    if (hidden(t, s)) { continue; }
-    let p = exp_acc(score(&qv, b, kh, h, t, s) - lr);
-    if (p == 0.0) { continue; }
-    var dp = 0.0;
-    for (var e = 0u; e < ${Dv}u; e++) { dp += gout[g + e] * vs[at(20u, b, kh, s, e)]; }
-    let ds = p * (dp - dl) * scale;
-    for (var d = 0u; d < ${D}u; d++) { dqv[d] += ds * ks[at(15u, b, kh, s, d)]; }
+  for (var s0 = 0u; s0 < kEnd; s0 += ${KT}u) {${stageKeys(KT, D, Dv, true)}
+    if (live) {
+      let jEnd = min(${KT}u, kEnd - s0);
+      for (var j = 0u; j < jEnd; j++) {
+        let s = s0 + j;
+        if (hidden(t, s)) { continue; }${stagedScore(D)}
+        let p = exp_acc(x - lr);
+        if (p == 0.0) { continue; }
+        var dp = 0.0;
+        ${unrolled(Dv, (e) => `dp += go[${e}] * vt[j * ${Dv}u + ${e}];`)}
+        let ds = p * (dp - dl) * scale;
+        ${unrolled(D, (d) => `dqv[${d}] += ds * kt[j * ${D}u + ${d}];`)}
+      }
+    }
+    workgroupBarrier();
   }
-  for (var d = 0u; d < ${D}u; d++) { dq[idx * ${D}u + d] = dqv[d]; }`;
+  if (!live) { return; }
+  // A row that saw no key (log-sum-exp NaN) has NaN probabilities for
+  // every key, as the softmax of a row of −∞ gives them.
+  let none = is_nan(lr);
+  for (var d = 0u; d < ${D}u; d++) { dq[idx * ${D}u + d] = select(dqv[d], nan_(), none); }`;
   return kernelSource([
     ACCESS.q,
     ACCESS.k,
@@ -137,38 +318,91 @@ export function attentionDqSource(D: number, Dv: number): KernelSource {
     { name: "gout", type: "f32", access: "read" },
     { name: "delta", type: "f32", access: "read" },
     { name: "dq", type: "f32", access: "read_write" },
-  ], MATH + prelude(D) + main1d(0, body));
+  ], MATH + prelude() + tiles({ kt: KT * D, vt: KT * Dv }) + entry(body));
 }
 
-/** dk and dv: one invocation per key row, over the query heads sharing it. */
+/**
+ * dk and dv: a workgroup per block of key rows of one (b, kh); for each
+ * query head sharing it, the query rows (q, dO, lse, delta) are staged in
+ * tiles, from the first row a causal block's keys are visible to.
+ */
 export function attentionDkvSource(D: number, Dv: number): KernelSource {
-  const body = `
+  const QT = tileRows(D + Dv + 2);
+  const body = block("w(4u)", "w(5u)") + `
   let S = w(4u); let Hkv = w(5u); let H = w(2u); let T = w(3u);
-  let s = idx % S; let kh = (idx / S) % Hkv; let b = idx / (S * Hkv);
+  let s = r; let kh = bh % Hkv; let b = bh / Hkv;
   let group = H / Hkv;
   let scale = bitcast<f32>(prm[8]);
+  // A causal key s is hidden from rows t < s − offset: no row before the
+  // block's first key's limit sees any key of the block.
+  var tStart = 0u;
+  if (w(6u) == 1u) { tStart = u32(clamp(i32(r0) - iw(7u), 0, i32(T))); }
+  var kv: array<f32, ${D}>;
+  var vv: array<f32, ${Dv}>;
+  if (live) {
+    for (var d = 0u; d < ${D}u; d++) { kv[d] = ks[at(15u, b, kh, s, d)]; }
+    for (var e = 0u; e < ${Dv}u; e++) { vv[e] = vs[at(20u, b, kh, s, e)]; }
+  }
   var dkv: array<f32, ${D}>;
   var dvv: array<f32, ${Dv}>;
   for (var h = kh * group; h < (kh + 1u) * group; h++) {
-    for (var t = 0u; t < T; t++) {
-      if (hidden(t, s)) { continue; }
-      let row = (b * H + h) * T + t;
-      var qv: array<f32, ${D}>;
-      for (var d = 0u; d < ${D}u; d++) { qv[d] = qs[at(10u, b, h, t, d)]; }
-      let p = exp_acc(score(&qv, b, kh, h, t, s) - lse[w(31u) + row]);
-      if (p == 0.0) { continue; }
-      let g = w(32u) + row * ${Dv}u;
-      var dp = 0.0;
-      for (var e = 0u; e < ${Dv}u; e++) {
-        dvv[e] += p * gout[g + e];
-        dp += gout[g + e] * vs[at(20u, b, kh, s, e)];
+    for (var t0 = tStart; t0 < T; t0 += ${QT}u) {
+${
+    stage(QT * D, (i) => `
+        let t = t0 + ${i} / ${D}u;
+        var x = 0.0;
+        if (t < T) { x = qs[at(10u, b, h, t, ${i} % ${D}u)]; }
+        qt[${i}] = x;`)
+  }${
+    stage(QT * Dv, (i) => `
+        let t = t0 + ${i} / ${Dv}u;
+        var x = 0.0;
+        if (t < T) { x = gout[w(32u) + ((b * H + h) * T + t) * ${Dv}u + ${i} % ${Dv}u]; }
+        gt[${i}] = x;`)
+  }${
+    stage(QT, (i) => `
+        let t = t0 + ${i};
+        var x = 0.0;
+        var y = 0.0;
+        if (t < T) {
+          let row = (b * H + h) * T + t;
+          x = lse[w(31u) + row];
+          y = delta[row];
+        }
+        lt[${i}] = x;
+        dt[${i}] = y;`)
+  }
+      workgroupBarrier();
+      if (live) {
+        let jEnd = min(${QT}u, T - t0);
+        for (var j = 0u; j < jEnd; j++) {
+          let t = t0 + j;
+          if (hidden(t, s)) { continue; }
+          var dot = 0.0;
+          ${unrolled(D, (d) => `dot += qt[j * ${D}u + ${d}] * kv[${d}];`)}
+          var x = dot * scale;
+          if (w(9u) == 1u) { x += bs[at(25u, b, h, t, s)]; }
+          let p = exp_acc(x - lt[j]);
+          if (p == 0.0) { continue; }
+          var dp = 0.0;
+          ${
+    unrolled(Dv, (e) =>
+      `dvv[${e}] += p * gt[j * ${Dv}u + ${e}]; dp += gt[j * ${Dv}u + ${e}] * vv[${e}];`)
+  }
+          let ds = p * (dp - dt[j]) * scale;
+          ${unrolled(D, (d) => `dkv[${d}] += ds * qt[j * ${D}u + ${d}];`)}
+        }
       }
-      let ds = p * (dp - delta[row]) * scale;
-      for (var d = 0u; d < ${D}u; d++) { dkv[d] += ds * qv[d]; }
+      workgroupBarrier();
     }
   }
-  for (var d = 0u; d < ${D}u; d++) { dk[idx * ${D}u + d] = dkv[d]; }
-  for (var e = 0u; e < ${Dv}u; e++) { dv[idx * ${Dv}u + e] = dvv[e]; }`;
+  if (!live) { return; }
+  let idx = bh * S + s;
+  // A negative causal offset leaves the first query rows with no key at
+  // all: their NaN probabilities reach every key, as in the product.
+  let poisoned = w(6u) == 1u && iw(7u) < 0 && T > 0u;
+  for (var d = 0u; d < ${D}u; d++) { dk[idx * ${D}u + d] = select(dkv[d], nan_(), poisoned); }
+  for (var e = 0u; e < ${Dv}u; e++) { dv[idx * ${Dv}u + e] = select(dvv[e], nan_(), poisoned); }`;
   return kernelSource([
     ACCESS.q,
     ACCESS.k,
@@ -179,5 +413,5 @@ export function attentionDkvSource(D: number, Dv: number): KernelSource {
     { name: "delta", type: "f32", access: "read" },
     { name: "dk", type: "f32", access: "read_write" },
     { name: "dv", type: "f32", access: "read_write" },
-  ], MATH + prelude(D) + main1d(0, body));
+  ], MATH + prelude() + tiles({ qt: QT * D, gt: QT * Dv, lt: QT, dt: QT }) + entry(body));
 }
