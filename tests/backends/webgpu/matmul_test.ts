@@ -122,3 +122,40 @@ gpuTest("fused linear x·Wᵀ + b with strided x, with and without bias", async 
     [xb, wb, bb, out].forEach((x) => b.free(x));
   }
 });
+
+gpuTest("split-K skinny products (K ≥ 1024): transposed operands, bias, int32", async (b) => {
+  let seed = 900;
+  for (
+    const [m, k, n, ta, tb] of [[8, 1100, 40, true, false], [40, 1024, 8, false, true]] as const
+  ) {
+    const ad = rand(m * k + 1, seed++).map(Math.fround), bd = rand(k * n, seed++).map(Math.fround);
+    const ab = upload(b, ad), bb = upload(b, bd);
+    const av = matrix(ab, m, k, ta, 1), bv = matrix(bb, k, n, tb);
+    const out = b.alloc(m * n, "float32");
+    b.matmul(av, bv, out);
+    const what = `${m}x${k}x${n} ta=${ta} tb=${tb}`;
+    assertClose(await readAll(b, out, m * n), hostMatmul(ad, av, bd, bv), 1e-5, 1e-5, what);
+    [ab, bb, out].forEach((x) => b.free(x));
+  }
+  {
+    const [m, k, n] = [5, 1030, 8];
+    const xd = rand(m * k, 3).map(Math.fround), wd = rand(n * k, 4).map(Math.fround);
+    const bd = rand(n, 5).map(Math.fround);
+    const xb = upload(b, xd), wb = upload(b, wd), bb = upload(b, bd);
+    const out = b.alloc(m * n, "float32");
+    b.fused.linear!(view(xb, [m, k]), view(wb, [n, k]), view(bb, [n]), out);
+    const ref = hostMatmul(xd, view(xb, [m, k]), wd, view(wb, [k, n], { strides: [1, k] }));
+    assertClose(await readAll(b, out, m * n), ref.map((v, i) => v + bd[i % n]), 1e-5, 1e-5);
+    [xb, wb, bb, out].forEach((x) => b.free(x));
+  }
+  {
+    const [m, k, n] = [6, 2000, 7];
+    const ad = rand(m * k, 6, -3, 3).map(Math.trunc), bd = rand(k * n, 7, -3, 3).map(Math.trunc);
+    const ab = upload(b, ad, "int32"), bb = upload(b, bd, "int32");
+    const av = view(ab, [m, k], { dtype: "int32" }), bv = view(bb, [k, n], { dtype: "int32" });
+    const out = b.alloc(m * n, "int32");
+    b.matmul(av, bv, out);
+    assert.deepEqual(await readAll(b, out, m * n, "int32"), hostMatmul(ad, av, bd, bv));
+    [ab, bb, out].forEach((x) => b.free(x));
+  }
+});
