@@ -1,160 +1,112 @@
 /**
  * Split-K for skinny products with a long inner dimension (LoRA's
- * rank-side gradients at large batch, where K is the number of rows of the
- * batch and M·N ≤ rank × features): kernels and host side. The serial
- * skinny kernel would give each of a few thousand invocations K
- * multiply-adds; here each sums a chunk of 256 and a second pass adds the
- * chunks in order, so results are deterministic.
+ * rank-side products: the down projection `x·Aᵀ` with K = features and
+ * N = rank, and its gradients at large batch, with K = rows of the batch),
+ * where the serial skinny kernel would give a few hundred invocations K
+ * multiply-adds each.
+ *
+ * One dispatch, no temporary: a workgroup of {@link SPLITK_LANES}
+ * invocations owns 4 outputs side by side in a row; invocation `l` sums
+ * k = l, l + 64, … in order (one read of a per k, shared by the 4 outputs),
+ * then the 64 partial sums are added pairwise in workgroup memory in a fixed
+ * tree, so the result is deterministic (and within rounding of the serial
+ * sum). Same parameter words, buffers, bias and accumulate variant as the
+ * other matmul kernels.
  *
  * @module
  */
 
-import type { DType, View } from "../backend.ts";
-import type { GpuContext } from "./gpu_context.ts";
-import type { Binding } from "./kernel.ts";
-import { grid2d, WORKGROUP_SIZE } from "./limits.ts";
-import { Meta } from "./meta.ts";
+import type { DType } from "../backend.ts";
 import { type BufferDecl, type KernelSource, kernelSource, wgslType } from "./wgsl_common.ts";
-import { MATMUL_SCALARS } from "./wgsl_matmul.ts";
+import { batchBases } from "./wgsl_matmul.ts";
 
-/** Inner-dim chunk of one split-K partial product. */
-export const SPLITK_CHUNK = 256;
+/** Invocations sharing one group of outputs' K. */
+export const SPLITK_LANES = 64;
+/** Outputs (along N) per workgroup. */
+export const SPLITK_GROUP = 4;
+/** Skinny products with K at least this… */
+export const SPLITK_MIN_K = 256;
+/** …and at most this many outputs per batch are split along K. */
+export const SPLITK_MAX_OUTPUTS = 65536;
 
-/**
- * Split-K partial products of an unbatched skinny product (LoRA's rank-side
- * gradients at large batch: K = rows of the batch, M·N small): workgroup
- * row `wid.z` sums its chunk of `SPLITK_CHUNK` k's (in order) for every
- * output and writes it to `part[wid.z · M·N + m·N + n]`. Same parameter
- * words as the matmul kernels (bias, alpha and the output words unused;
- * with `scaled`, a is multiplied by alpha as it is read).
- */
-export function splitKPartialSource(dtype: DType, scaled: boolean): KernelSource {
+/** Whether a skinny M×K by K×N product is split along K. */
+export function useSplitK(m: number, n: number, k: number): boolean {
+  return k >= SPLITK_MIN_K && m * n <= SPLITK_MAX_OUTPUTS;
+}
+
+/** Workgroups per batch of a split-K product. */
+export function splitKGroups(m: number, n: number): number {
+  return m * Math.ceil(n / SPLITK_GROUP);
+}
+
+/** Source of the split-K kernel for `nb` batch dims (see the module notes). */
+export function splitKSource(
+  dtype: DType,
+  nb: number,
+  bias: boolean,
+  accumulate: boolean,
+): KernelSource {
   const t = wgslType(dtype);
+  if (accumulate && (dtype !== "float32" || bias)) {
+    throw new Error("webgpu: accumulating matmul is float32 without bias");
+  }
+  const bufs: BufferDecl[] = [
+    { name: "A", type: t, access: "read" },
+    { name: "B", type: t, access: "read" },
+    ...(bias ? [{ name: "bias", type: t, access: "read" } as const] : []),
+    { name: "out", type: t, access: "read_write" },
+  ];
+  const L = SPLITK_LANES;
+  const lanes = [0, 1, 2, 3];
+  const store = (j: number) => {
+    const v = `r[${j}]${
+      bias ? ` + bias[bitcast<i32>(prm[10]) + i32(n0 + ${j}u) * bitcast<i32>(prm[11])]` : ""
+    }`;
+    return `    if (n0 + ${j}u < N) { out[o + ${j}u] ${accumulate ? "+=" : "="} ${v}; }`;
+  };
   return kernelSource(
-    [
-      { name: "A", type: t, access: "read" },
-      { name: "B", type: t, access: "read" },
-      { name: "part", type: t, access: "read_write" },
-    ],
+    bufs,
     `
-@compute @workgroup_size(${WORKGROUP_SIZE})
+var<workgroup> red: array<vec4<${t}>, ${L}>;
+
+@compute @workgroup_size(${L})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let M = prm[0];
   let N = prm[1];
   let K = prm[2];
-  let i = (wid.y * nwg.x + wid.x) * ${WORKGROUP_SIZE}u + lid;
-  if (i >= M * N) { return; }
-  let m = i / N;
-  let n = i % N;
-  let k0 = wid.z * ${SPLITK_CHUNK}u;
-  let k1 = min(K, k0 + ${SPLITK_CHUNK}u);
-  let sak = bitcast<i32>(prm[7]);
-  let sbk = bitcast<i32>(prm[8]);
-  var ap = bitcast<i32>(prm[4]) + i32(m) * bitcast<i32>(prm[6]) + i32(k0) * sak;
-  var bp = bitcast<i32>(prm[5]) + i32(n) * bitcast<i32>(prm[9]) + i32(k0) * sbk;${
-      scaled ? "\n  let alpha = bitcast<f32>(prm[12]);" : ""
+  let NG = (N + ${SPLITK_GROUP - 1}u) / ${SPLITK_GROUP}u;
+  let g = wid.y * nwg.x + wid.x;
+  let z = wid.z + prm[3];${batchBases(nb)}${
+      accumulate ? "\n  let alpha = bitcast<f32>(prm[12]);" : ""
     }
-  var acc = ${t}(0);
-  for (var k = k0; k < k1; k++) {
-    acc += ${scaled ? "alpha * " : ""}A[ap] * B[bp];
-    ap += sak;
-    bp += sbk;
+  // Workgroups past the last group still reach the barriers, with a clamped group.
+  let gc = min(g, M * NG - 1u);
+  let m = gc / NG;
+  let n0 = (gc % NG) * ${SPLITK_GROUP}u;
+${lanes.map((j) => `  let bn${j} = b_base + i32(min(n0 + ${j}u, N - 1u)) * sbn;`).join("\n")}
+  var ap = a_base + i32(m) * sam + i32(lid) * sak;
+  var kb = i32(lid) * sbk;
+  var acc = vec4<${t}>();
+  for (var k = lid; k < K; k += ${L}u) {
+    let a = ${accumulate ? "alpha * " : ""}A[ap];
+    acc += a * vec4<${t}>(B[bn0 + kb], B[bn1 + kb], B[bn2 + kb], B[bn3 + kb]);
+    ap += ${L} * sak;
+    kb += ${L} * sbk;
   }
-  part[wid.z * M * N + i] = acc;
+  red[lid] = acc;
+  workgroupBarrier();
+${
+      [32, 16, 8, 4, 2, 1].filter((s) => s < L).map((s) =>
+        `  if (lid < ${s}u) { red[lid] += red[lid + ${s}u]; }\n  workgroupBarrier();`
+      ).join("\n")
+    }
+  if (lid == 0u && g < M * NG) {
+    let r = red[0];
+    let o = prm[13] + (z * M + m) * prm[14] + n0;
+${lanes.map(store).join("\n")}
+  }
 }
 `,
   );
-}
-
-/**
- * Second pass of split-K: each output is the sum of its `prm[15]` partials
- * in chunk order (then plus the bias, or added to `out` with `accumulate`),
- * so results are deterministic. Same parameter words as the matmul kernels,
- * then the chunk count.
- */
-export function splitKReduceSource(dtype: DType, bias: boolean, accumulate: boolean): KernelSource {
-  const t = wgslType(dtype);
-  const bufs: BufferDecl[] = [
-    { name: "part", type: t, access: "read" },
-    ...(bias ? [{ name: "bias", type: t, access: "read" } as const] : []),
-    { name: "out", type: t, access: "read_write" },
-  ];
-  const biasAdd = bias ? " + bias[bitcast<i32>(prm[10]) + i32(n) * bitcast<i32>(prm[11])]" : "";
-  return kernelSource(
-    bufs,
-    `
-@compute @workgroup_size(${WORKGROUP_SIZE})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let M = prm[0];
-  let N = prm[1];
-  let i = (wid.y * nwg.x + wid.x) * ${WORKGROUP_SIZE}u + lid;
-  if (i >= M * N) { return; }
-  let m = i / N;
-  let n = i % N;
-  var acc = ${t}(0);
-  for (var s = 0u; s < prm[15]; s++) {
-    acc += part[s * M * N + i];
-  }
-  let o = prm[13] + m * prm[14] + n;
-  ${accumulate ? "out[o] += acc;" : `out[o] = acc${biasAdd};`}
-}
-`,
-  );
-}
-
-/** Split-K is used for unbatched skinny products with K at least this… */
-export const SPLITK_MIN_K = 1024;
-/** …and at most this many outputs (more give the serial kernel enough invocations). */
-export const SPLITK_MAX_OUTPUTS = 65536;
-
-/** Whether a skinny product is split along K (see {@link splitK}). */
-export function useSplitK(ctx: GpuContext, m: number, n: number, k: number, nb: number): boolean {
-  const chunks = Math.ceil(k / SPLITK_CHUNK);
-  return nb === 0 && k >= SPLITK_MIN_K && m * n <= SPLITK_MAX_OUTPUTS &&
-    chunks * m * n * 4 <= ctx.maxBindingBytes;
-}
-
-/**
- * A skinny product with a long K (LoRA's rank-side gradients at large
- * batch: K is the number of rows, M·N ≤ r·features): one dispatch writes
- * `⌈K / SPLITK_CHUNK⌉` partial products into a pooled temporary, each
- * summing its chunk of K in order, and a second sums the partials in chunk
- * order into the output (with the bias, or added with `alpha`), so the
- * result is deterministic and each invocation loops over 256 k's instead of
- * K.
- */
-export function splitK(
-  ctx: GpuContext,
-  dtype: View["dtype"],
-  dims: { m: number; n: number; k: number },
-  binds: Binding[],
-  a: { offset: number; rs: number; cs: number },
-  b: { offset: number; rs: number; cs: number },
-  bias: { offset: number; stride: number } | null,
-  out: { offset: number; ld: number },
-  alpha: number | null,
-): void {
-  const { m, n, k } = dims;
-  const chunks = Math.ceil(k / SPLITK_CHUNK);
-  const scaled = alpha !== null;
-  const partial = ctx.kernel(
-    `matmul:splitk-part:${dtype}:${scaled}`,
-    () => splitKPartialSource(dtype, scaled),
-  );
-  const reduce = ctx.kernel(
-    `matmul:splitk-sum:${dtype}:${bias !== null}:${scaled}`,
-    () => splitKReduceSource(dtype, bias !== null, scaled),
-  );
-  const meta = new Meta().u32(m, n, k, 0).i32(a.offset, b.offset, a.rs, a.cs, b.rs, b.cs)
-    .i32(bias?.offset ?? 0, bias?.stride ?? 0).f32(alpha ?? 1).u32(out.offset, out.ld);
-  if (meta.length !== MATMUL_SCALARS) throw new Error("webgpu: matmul parameter layout");
-  const [gx, gy] = grid2d(Math.ceil((m * n) / WORKGROUP_SIZE), ctx.maxGroupsPerDim);
-  const bytes = chunks * m * n * 4;
-  const tmp = ctx.pool.acquire(bytes);
-  const part = { gpu: tmp, bytes };
-  ctx.dispatch(partial, meta.finish(), [binds[0], binds[1], part], [gx, gy, chunks]);
-  ctx.dispatch(reduce, meta.u32(chunks).finish(), [part, ...binds.slice(2)], [gx, gy, 1]);
-  ctx.pool.release(tmp); // reuse comes later in program order
 }

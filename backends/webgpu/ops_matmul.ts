@@ -13,7 +13,7 @@ import type { Binding } from "./kernel.ts";
 import { grid2d, windowOf, WORKGROUP_SIZE } from "./limits.ts";
 import { numel } from "../layout.ts";
 import { vec4Config, vec4Layout } from "./matmul_config.ts";
-import { splitK, useSplitK } from "./matmul_split_k.ts";
+import { splitKGroups, splitKSource, useSplitK } from "./matmul_split_k.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import {
   MATMUL_SCALARS,
@@ -114,17 +114,18 @@ function dispatchProduct(
   if (cfg) variant = "vec4";
   const nb = batch.shape.length;
   const acc = alpha !== null;
-  if (variant === "skinny" && useSplitK(ctx, m, n, k, nb)) {
-    splitK(ctx, dtype, dims, binds, a, b, bias, out, alpha);
-    return;
-  }
+  if (variant === "skinny" && useSplitK(m, n, k)) variant = "splitk";
   const shape = cfg ? `:${cfg.layout}${cfg.rows}x${cfg.wx}x${cfg.wy}` : "";
   const kernel = ctx.kernel(
     `matmul:${variant}${shape}:${dtype}:${nb}:${bias !== null}:${acc}`,
-    () => matmulSource(dtype, nb, variant, bias !== null, acc, cfg),
+    () =>
+      variant === "splitk"
+        ? splitKSource(dtype, nb, bias !== null, acc)
+        : matmulSource(dtype, nb, variant, bias !== null, acc, cfg),
   );
   let gx: number, gy: number;
-  if (cfg) {
+  if (variant === "splitk") [gx, gy] = grid2d(splitKGroups(m, n), ctx.maxGroupsPerDim);
+  else if (cfg) {
     const { tm, tn } = vec4Tile(cfg);
     [gx, gy] = [Math.ceil(n / tn), Math.ceil(m / tm)];
   } else if (variant === "tiled") [gx, gy] = [Math.ceil(n / TILE), Math.ceil(m / TILE)];

@@ -42,7 +42,7 @@ import {
 } from "./wgsl_common.ts";
 
 /** Which matmul kernel to use. */
-export type MatmulVariant = "tiled" | "skinny" | "vec4";
+export type MatmulVariant = "tiled" | "skinny" | "vec4" | "splitk";
 
 /**
  * Layout of a `vec4` matmul: a is always contiguous along K (row-major);
@@ -71,7 +71,12 @@ export const SKINNY_MAX = 16;
 /** Words before the batch layout. */
 export const MATMUL_SCALARS = 15;
 
-function batchBases(nb: number): string {
+/**
+ * Statements setting `a_base`, `b_base` (the batch's first elements) and
+ * the strides `sam`, `sak`, `sbk`, `sbn` from the parameter words, for
+ * batch `z`.
+ */
+export function batchBases(nb: number): string {
   const s = MATMUL_SCALARS;
   return `
   var a_base = bitcast<i32>(prm[4]);
@@ -123,6 +128,7 @@ export function matmulSource(
     if (!vec4) throw new Error("webgpu: a vec4 matmul needs its configuration");
     return vec4Source(t, nb, bufs, vec4, accumulate, store, biasAt);
   }
+  if (variant === "splitk") throw new Error("webgpu: the split-K kernel is in matmul_split_k.ts");
   if (variant === "skinny") {
     return kernelSource(
       bufs,
