@@ -19,21 +19,24 @@ import type { Vec4Config, Vec4Layout } from "./wgsl_matmul.ts";
 export const VEC4_LAYOUTS: readonly Vec4Layout[] = ["nn", "nt"];
 
 /**
- * Default `vec4` shape of each layout: 8 × 4 outputs per invocation, 8 × 8
- * invocations (a 64 × 32 tile). Measured on llvmpipe (2 cores), 1024³:
- * about 3× the scalar tiled kernel; 64×4096×1024 with b transposed 7×.
+ * Default `vec4` shape of each layout: 16 × 4 outputs per invocation, 8 × 4
+ * invocations (a 64 × 32 tile; M = 64, W2's batch, fills one tile row).
+ * Interleaved sweeps on llvmpipe (2 shared cores, median of 4): 1024³ nt
+ * 119 ms vs 138 for 8 × 4 outputs on 8 × 8 invocations; 64 × 4096 by
+ * 4096 × 1024 nt 60 vs 67 ms, nn 47 vs 53 ms; 24 or 32 rows, or 16 rows
+ * on 8 × 8 invocations (a 128-row tile, half idle at M = 64), were slower.
  */
 export const VEC4_DEFAULTS: Readonly<Record<Vec4Layout, Vec4Config>> = {
-  nn: { layout: "nn", rows: 8, wx: 8, wy: 8 },
-  nt: { layout: "nt", rows: 8, wx: 8, wy: 8 },
+  nn: { layout: "nn", rows: 16, wx: 8, wy: 4 },
+  nt: { layout: "nt", rows: 16, wx: 8, wy: 4 },
 };
 
 /** Shapes `tuneMatmul` tries for each layout (`rows`, `wx`, `wy`); the first is the default. */
 export const VEC4_CANDIDATE_SHAPES: readonly (readonly [number, number, number])[] = [
-  [8, 8, 8],
-  [4, 8, 8],
-  [8, 16, 8],
   [16, 8, 4],
+  [8, 8, 8],
+  [16, 16, 4],
+  [8, 16, 8],
   [4, 16, 16],
 ];
 
