@@ -23,9 +23,11 @@ import type { Vec4Config, Vec4Layout } from "./wgsl_matmul.ts";
 
 /** Options of {@link tuneMatmul}. */
 export interface TuneOptions {
-  /** Probe rows, inner dim and columns (multiples of 4 above 16; default 256, 512, 512). */
+  /** Probe rows (a multiple of 4 in 20–8192; default 256). */
   readonly m?: number;
+  /** Probe inner dimension (a multiple of 4 in 20–8192; default 512). */
   readonly k?: number;
+  /** Probe columns (a multiple of 4 in 20–8192; default 512). */
   readonly n?: number;
   /** Timed runs per candidate (default 3). */
   readonly reps?: number;
