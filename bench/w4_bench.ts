@@ -12,7 +12,9 @@
  *
  * Flags: `--steps 5` (timed steps per round), `--rounds 1`, `--backend
  * cpu|webgpu`, `--layers 30`, `--torch` (needs /usr/bin/python3 with
- * torch), `--json` (one JSON line at the end), `--no-generate`.
+ * torch), `--json` (one JSON line at the end), `--no-generate`. On
+ * `--backend webgpu` the compute dispatches and queue submits of each
+ * timed step (GpuContext counters) are reported too.
  *
  * @module
  */
@@ -30,6 +32,8 @@ import {
   tensor,
 } from "../mod.ts";
 import { median } from "./_workloads.ts";
+import { backendInstance } from "../backends/registry.ts";
+import type { WebGpuBackend } from "../backends/webgpu/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,6 +48,11 @@ const { values } = parseArgs({
   },
 });
 await setBackend(values.backend!);
+/** The WebGPU scheduler's counters, when the bench runs there. */
+const gpuCounters = values.backend === "webgpu"
+  ? () => (backendInstance("webgpu") as WebGpuBackend).ctx.counters
+  : null;
+const stepDispatches: number[] = [], stepSubmits: number[] = [];
 const L = Number(values.layers);
 const CONFIG = {
   model_type: "llama",
@@ -136,6 +145,7 @@ const times: number[] = [], rates: number[] = [], torchMs: number[] = [];
 let torchInfo: Record<string, unknown> | null = null;
 const steps = Number(values.steps), rounds = Number(values.rounds);
 const oneStep = async (label: string) => {
+  const c0 = gpuCounters?.();
   const start = performance.now();
   const loss = scope(() => {
     const l = models.causalLmLoss(model.forward(ids), ids);
@@ -148,7 +158,14 @@ const oneStep = async (label: string) => {
   const v = await loss.item();
   loss.dispose();
   const ms = performance.now() - start;
-  log(`  ${label}: ${ms.toFixed(0)} ms, loss ${v.toFixed(4)}`);
+  const c1 = gpuCounters?.();
+  let counts = "";
+  if (c0 && c1) {
+    stepDispatches.push(c1.dispatches - c0.dispatches);
+    stepSubmits.push(c1.submits - c0.submits);
+    counts = `, ${stepDispatches.at(-1)} dispatches, ${stepSubmits.at(-1)} submits`;
+  }
+  log(`  ${label}: ${ms.toFixed(0)} ms, loss ${v.toFixed(4)}${counts}`);
   return ms;
 };
 for (let s = 0; s < 2; s++) await oneStep(`step ${s} (warm-up)`);
@@ -184,6 +201,9 @@ const result: Record<string, unknown> = {
   w1Gflops: w1,
   fractionOfW1: gflops / w1,
   peakTensorBytes: peak,
+  ...(stepDispatches.length > 0
+    ? { dispatchesPerStep: stepDispatches.at(-1), submitsPerStep: stepSubmits.at(-1) }
+    : {}),
   rssBytes: rss,
   ...(torchMs.length > 0
     ? {
@@ -201,7 +221,10 @@ log(
   } tokens/s, ` +
     `${gflops.toFixed(1)} GFLOP/s = ${(gflops / w1).toFixed(2)} of W1; peak tensors ${
       (peak / 2 ** 20).toFixed(0)
-    } MiB, RSS ${(rss / 2 ** 20).toFixed(0)} MiB`,
+    } MiB, RSS ${(rss / 2 ** 20).toFixed(0)} MiB` +
+    (stepDispatches.length > 0
+      ? `; ${stepDispatches.at(-1)} dispatches and ${stepSubmits.at(-1)} submits per step`
+      : ""),
 );
 if (torchMs.length > 0) {
   log(

@@ -4,10 +4,15 @@
  * 64, 512, 4096) on this project's WebGPU backend, with tfjs-backend-webgpu
  * 4.22 measured in the same run on the same adapter.
  *
- * Run: `deno run -A bench/webgpu_bench.ts [--sizes 1024,2048,4096]
- * [--batches 64,512,4096] [--steps 20] [--no-tfjs] [--json]`. On a software
- * adapter (lavapipe) use `--sizes 128,256 --batches 64` for a quick run:
- * its timings say nothing about a GPU, only that everything runs.
+ * Run: `deno task bench:gpu` (the full table: W1 1024/2048/4096, W2
+ * 64/512/4096, tfjs beside, the adapter's name), or `deno task bench:gpu
+ * --quick` (W1 1024 and W2 64: a few minutes on a software adapter such as
+ * llvmpipe). Flags: `[--sizes 1024,2048,4096] [--batches 64,512,4096]
+ * [--steps 20] [--workloads W1,W2] [--tune] [--no-tfjs] [--json]`; `--tune`
+ * runs the backend's matmul tuner (`WebGpuBackend.tuneMatmul`) first and
+ * prints what it chose. For W2 the project's compute dispatches and queue
+ * submits per step (GpuContext counters, warm-up steps included) are
+ * printed under the table.
  *
  * Timing (WORKLOADS.md): inputs made and uploaded before timing; W1 has 2
  * warm-up runs, then timed runs until at least 5 runs and 1 s of timed work
@@ -39,6 +44,8 @@ import {
   type W2Weights,
 } from "./peers/_harness.ts";
 import { type HighLevel, w1Matmul, w2Modules } from "./peers/project.ts";
+import { backendInstance } from "../backends/registry.ts";
+import type { WebGpuBackend } from "../backends/webgpu/mod.ts";
 
 /** WORKLOADS.md's first W2 loss (batch 64), and the loss the 23rd step reads back. */
 const W2_FIRST_LOSS = 0.350971, W2_LOSS23 = 0.2895;
@@ -105,6 +112,9 @@ interface W2Row {
   firstLoss: number;
   /** The loss the 23rd step reads back (NaN with fewer steps). */
   loss23: number;
+  /** Project only: compute dispatches and queue submits per step. */
+  dispatches?: number;
+  submits?: number;
 }
 
 function log(msg: string) {
@@ -141,8 +151,10 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      sizes: { type: "string", default: "1024,2048,4096" },
-      batches: { type: "string", default: "64,512,4096" },
+      sizes: { type: "string" },
+      batches: { type: "string" },
+      quick: { type: "boolean", default: false },
+      tune: { type: "boolean", default: false },
       steps: { type: "string", default: String(W2_TIMED) },
       workloads: { type: "string", default: "W1,W2" },
       "no-tfjs": { type: "boolean", default: false },
@@ -152,13 +164,14 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      "deno run -A bench/webgpu_bench.ts [--sizes 1024,2048,4096] [--batches 64,512,4096]\n" +
-        "  [--steps 20] [--workloads W1,W2] [--no-tfjs] [--json]",
+      "deno run -A bench/webgpu_bench.ts [--quick] [--sizes 1024,2048,4096]\n" +
+        "  [--batches 64,512,4096] [--steps 20] [--workloads W1,W2] [--tune] [--no-tfjs] [--json]\n" +
+        "--quick: W1 1024 and W2 64 (minutes on a software adapter); default: the full table",
     );
     return 0;
   }
-  const sizes = intList("--sizes", values.sizes);
-  const batches = intList("--batches", values.batches);
+  const sizes = intList("--sizes", values.sizes ?? (values.quick ? "1024" : "1024,2048,4096"));
+  const batches = intList("--batches", values.batches ?? (values.quick ? "64" : "64,512,4096"));
   const timedSteps = intList("--steps", values.steps)[0];
   const workloads = new Set(values.workloads.split(",").map((s) => s.trim().toUpperCase()));
 
@@ -169,6 +182,18 @@ async function main(): Promise<number> {
   } catch (e) {
     console.error(`webgpu_bench: ${errText(e)}`);
     return 1;
+  }
+  const gpuBackend = backendInstance("webgpu") as WebGpuBackend;
+  if (values.tune) {
+    for (const r of await gpuBackend.tuneMatmul()) {
+      const c = r.chosen;
+      log(
+        `tuned vec4 matmul ${r.layout}: rows ${c.rows}, ${c.wx}×${c.wy} invocations (` +
+          r.timings.map((t) => `${t.config.rows}/${t.config.wx}x${t.config.wy} ${t.ms.toFixed(1)}`)
+            .join(", ") +
+          " ms)",
+      );
+    }
   }
   const impls: Impl[] = [projectImpl()];
   const notes: string[] = [];
@@ -214,9 +239,19 @@ async function main(): Promise<number> {
       for (const impl of impls) {
         try {
           const st = impl.w2(data);
+          const c0 = gpuBackend.ctx.counters;
           const { losses, times } = await w2Steps(st, timedSteps);
+          const c1 = gpuBackend.ctx.counters;
           st.dispose();
-          const row = {
+          const steps = losses.length;
+          const counts = impl.id === "project"
+            ? {
+              dispatches: (c1.dispatches - c0.dispatches) / steps,
+              submits: (c1.submits - c0.submits) / steps,
+            }
+            : {};
+          const row: W2Row = {
+            ...counts,
             impl: impl.id,
             batch,
             msPerStep: median(times),
@@ -226,7 +261,10 @@ async function main(): Promise<number> {
           w2.push(row);
           log(
             `${impl.id} W2 batch ${batch}: ${row.msPerStep.toFixed(1)} ms/step, loss ` +
-              `${row.firstLoss.toFixed(6)} → ${row.loss23.toFixed(6)} (step 23)`,
+              `${row.firstLoss.toFixed(6)} → ${row.loss23.toFixed(6)} (step 23)` +
+              (row.dispatches === undefined
+                ? ""
+                : `, ${row.dispatches} dispatches and ${row.submits?.toFixed(2)} submits per step`),
           );
           // WORKLOADS.md's cross-check, held against the project; a peer's miss is a note.
           const misses: string[] = [];
@@ -268,14 +306,14 @@ function printTable(
 ) {
   const head = [
     "impl",
-    ...sizes.map((n) => `W1 N=${n} TFLOP/s`),
+    ...sizes.map((n) => `W1 N=${n} ms (TFLOP/s)`),
     ...batches.map((b) => `W2 b=${b} ms/step`),
   ];
   const rows = impls.map((impl) => [
     impl.label,
     ...sizes.map((n) => {
       const r = w1.find((r) => r.impl === impl.id && r.n === n);
-      return r ? r.tflops.toPrecision(3) : w1.length ? "failed" : "—";
+      return r ? `${r.ms.toFixed(1)} (${r.tflops.toPrecision(3)})` : w1.length ? "failed" : "—";
     }),
     ...batches.map((b) => {
       const r = w2.find((r) => r.impl === impl.id && r.batch === b);
@@ -289,6 +327,12 @@ function printTable(
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);
   for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  for (const r of w2.filter((r) => r.dispatches !== undefined)) {
+    console.log(
+      `W2 batch ${r.batch}, ${r.impl}: ${r.dispatches} compute dispatches and ` +
+        `${r.submits?.toFixed(2)} queue submits per step (warm-up steps included)`,
+    );
+  }
   for (const r of w2.filter((r) => r.batch === 64)) {
     console.log(
       `W2 batch 64, ${r.impl}: loss ${r.firstLoss.toFixed(6)} → ${r.loss23.toFixed(6)} ` +

@@ -171,28 +171,7 @@ export function loraLinear(
     }
     const [out, down] = noGrad(() => {
       const x2 = x.reshape([-1, K]);
-      const M = x2.shape[0];
-      let y: Tensor, d: Tensor;
-      const fused = x._backend.fused?.loraLinear;
-      if (fused) {
-        y = empty([M, N], "float32", x._backend);
-        d = empty([M, r], "float32", x._backend);
-        fused(
-          x2._view(),
-          w._view(),
-          b ? b._view() : null,
-          a._view(),
-          bUp._view(),
-          scaling,
-          y._storage.buffer,
-          d._storage.buffer,
-        );
-      } else {
-        d = linear(x2, a);
-        const ds = d.mul(scaling), base = linear(x2, w, b), up = linear(ds, bUp);
-        y = base.add(up);
-        for (const t of [ds, base, up]) t.dispose();
-      }
+      const [y, d] = loraProduct(x2, w, b, a, bUp, scaling);
       x2.dispose();
       const r2 = y.reshape([...x.shape.slice(0, -1), N]);
       y.dispose();
@@ -205,6 +184,44 @@ export function loraLinear(
     }
     return record(out, "loraLinear", inputs, { down, scaling });
   });
+}
+
+/**
+ * `[x2·Wᵀ + b + scaling·(x2·Aᵀ)·Bᵀ, x2·Aᵀ]` for a 2-D x2 (any strides), not
+ * recorded: the backend's fused LoRA linear when it has one (no [M, N]
+ * temporary), else composed. The backward's input gradient is the same
+ * product with transposed views (see `fusedRules.loraLinear`).
+ */
+function loraProduct(
+  x2: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  a: Tensor,
+  bUp: Tensor,
+  scaling: number,
+): [Tensor, Tensor] {
+  const M = x2.shape[0], N = w.shape[0], r = a.shape[0];
+  const fused = x2._backend.fused?.loraLinear;
+  if (fused) {
+    const y = empty([M, N], "float32", x2._backend);
+    const d = empty([M, r], "float32", x2._backend);
+    fused(
+      x2._view(),
+      w._view(),
+      b ? b._view() : null,
+      a._view(),
+      bUp._view(),
+      scaling,
+      y._storage.buffer,
+      d._storage.buffer,
+    );
+    return [y, d];
+  }
+  const d = linear(x2, a);
+  const ds = d.mul(scaling), base = linear(x2, w, b), up = linear(ds, bUp);
+  const y = base.add(up);
+  for (const t of [ds, base, up]) t.dispose();
+  return [y, d];
 }
 
 /**
@@ -294,9 +311,17 @@ export const fusedRules: GradRules<"linear" | "loraLinear" | "crossEntropy"> = {
     const { down, scaling } = c.saved;
     const K = x.shape[x.ndim - 1], N = w.shape[0];
     const g2 = g.reshape([-1, N]), x2 = x.reshape([-1, K]);
-    const gd = c.needs[0] || c.needs[2] ? g2.matmul(bUp).mul(scaling) : null;
+    // dx = g·W + (s·g·B)·A is the LoRA product of g with Wᵀ, Bᵀ and Aᵀ: on a
+    // backend with the fused op, one call (the adapter part accumulated
+    // into the base product, no add pass), whose `down` is g·B.
+    let dx: Tensor | null = null, gd: Tensor | null = null;
+    if (c.needs[0]) {
+      const [y, gB] = loraProduct(g2, t2(w), null, t2(bUp), t2(a), scaling);
+      dx = y.reshape(x.shape);
+      if (c.needs[2]) gd = gB.mul(scaling);
+    } else if (c.needs[2]) gd = g2.matmul(bUp).mul(scaling);
     return [
-      c.needs[0] ? g2.matmul(w).add(gd!.matmul(a)).reshape(x.shape) : null,
+      dx,
       c.needs[1] ? t2(g2).matmul(x2) : null,
       c.needs[2] ? t2(gd!).matmul(x2) : null,
       c.needs[3] ? t2(g2).matmul(down).mul(scaling) : null,

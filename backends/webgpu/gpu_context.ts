@@ -63,6 +63,8 @@ export class GpuContext {
   loopIterationLimit = Infinity;
   #encoder: GPUCommandEncoder | null = null;
   #dispatches = 0;
+  #totalDispatches = 0;
+  #submits = 0;
   #pendingUse = new Set<GPUBuffer>();
   #pendingDestroy: GPUBuffer[] = [];
   #meta = new Uint32Array(META_ARENA_BYTES / 4);
@@ -104,6 +106,15 @@ export class GpuContext {
     device.addEventListener("uncapturederror", (event) => {
       this.#record((event as GPUUncapturedErrorEvent).error);
     });
+  }
+
+  /**
+   * Compute dispatches recorded and command buffers submitted since the
+   * context was made (monotonic; benchmarks difference two snapshots to
+   * report them per training step).
+   */
+  get counters(): { dispatches: number; submits: number } {
+    return { dispatches: this.#totalDispatches, submits: this.#submits };
   }
 
   /** True once the device was lost (or destroyed). */
@@ -194,6 +205,7 @@ export class GpuContext {
     pass.dispatchWorkgroups(groups[0], groups[1], groups[2]);
     pass.end();
     for (const t of temps) this.pool.release(t); // reuse comes later in program order
+    this.#totalDispatches++;
     if (++this.#dispatches >= MAX_BATCH_DISPATCHES) this.flush();
   }
 
@@ -246,6 +258,7 @@ export class GpuContext {
       queue.writeBuffer(this.#uploadBuffer, 0, this.#upload, 0, this.#uploadBytes);
     }
     queue.submit([encoder.finish()]);
+    this.#submits++;
     this.errors.submitted();
     const check = Promise.all([this.device.popErrorScope(), this.device.popErrorScope()])
       .then((errors) => errors.forEach((e) => this.#record(e)), () => {});

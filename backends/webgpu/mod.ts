@@ -16,3 +16,5 @@ export {
 export { BufferPool, GpuBuffer } from "./buffer_pool.ts";
 export { GpuContext } from "./gpu_context.ts";
 export type { Access, Binding, Kernel } from "./kernel.ts";
+export type { TuneOptions, TuneResult } from "./matmul_tune.ts";
+export type { Vec4Config, Vec4Layout } from "./wgsl_matmul.ts";

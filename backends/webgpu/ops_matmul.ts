@@ -12,6 +12,8 @@ import type { GpuContext } from "./gpu_context.ts";
 import type { Binding } from "./kernel.ts";
 import { grid2d, windowOf, WORKGROUP_SIZE } from "./limits.ts";
 import { numel } from "../layout.ts";
+import { vec4Config, vec4Layout } from "./matmul_config.ts";
+import { splitKGroups, splitKSource, useSplitK } from "./matmul_split_k.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import {
   MATMUL_SCALARS,
@@ -19,9 +21,10 @@ import {
   type MatmulVariant,
   SKINNY_MAX,
   TILE,
+  vec4Tile,
 } from "./wgsl_matmul.ts";
 
-/** Picks the matmul kernel for an M×K by K×N product. */
+/** Picks the matmul kernel for an M×K by K×N product (`vec4` where {@link vec4Layout} allows). */
 export function matmulVariant(m: number, n: number, k: number): MatmulVariant {
   return n <= SKINNY_MAX || k <= SKINNY_MAX || m <= SKINNY_MAX ? "skinny" : "tiled";
 }
@@ -105,16 +108,28 @@ function dispatchProduct(
 ): void {
   const { m, n, k } = dims;
   const batches = numel(batch.shape);
-  const variant = matmulVariant(m, n, k);
+  let variant = matmulVariant(m, n, k);
+  const layout = variant === "tiled" ? vec4Layout(dims, batch, a, b) : null;
+  const cfg = layout ? vec4Config(ctx, layout) : undefined;
+  if (cfg) variant = "vec4";
   const nb = batch.shape.length;
   const acc = alpha !== null;
+  if (variant === "skinny" && useSplitK(m, n, k)) variant = "splitk";
+  const shape = cfg ? `:${cfg.layout}${cfg.rows}x${cfg.wx}x${cfg.wy}` : "";
   const kernel = ctx.kernel(
-    `matmul:${variant}:${dtype}:${nb}:${bias !== null}:${acc}`,
-    () => matmulSource(dtype, nb, variant, bias !== null, acc),
+    `matmul:${variant}${shape}:${dtype}:${nb}:${bias !== null}:${acc}`,
+    () =>
+      variant === "splitk"
+        ? splitKSource(dtype, nb, bias !== null, acc)
+        : matmulSource(dtype, nb, variant, bias !== null, acc, cfg),
   );
-  const [gx, gy] = variant === "tiled"
-    ? [Math.ceil(n / TILE), Math.ceil(m / TILE)]
-    : grid2d(Math.ceil((m * n) / WORKGROUP_SIZE), ctx.maxGroupsPerDim);
+  let gx: number, gy: number;
+  if (variant === "splitk") [gx, gy] = grid2d(splitKGroups(m, n), ctx.maxGroupsPerDim);
+  else if (cfg) {
+    const { tm, tn } = vec4Tile(cfg);
+    [gx, gy] = [Math.ceil(n / tn), Math.ceil(m / tm)];
+  } else if (variant === "tiled") [gx, gy] = [Math.ceil(n / TILE), Math.ceil(m / TILE)];
+  else [gx, gy] = grid2d(Math.ceil((m * n) / WORKGROUP_SIZE), ctx.maxGroupsPerDim);
   const maxDim = ctx.maxGroupsPerDim;
   if (gx > maxDim || gy > maxDim) {
     throw new Error(`webgpu: matmul of ${m}×${k} by ${k}×${n} exceeds the dispatch grid`);

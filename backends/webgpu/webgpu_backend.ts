@@ -40,6 +40,7 @@ import { gather, scatterAdd } from "./ops_index.ts";
 import { linear, loraLinear, matmul } from "./ops_matmul.ts";
 import { crossEntropy, reduce, softmax } from "./ops_reduce.ts";
 import { attention, attentionBackward } from "./ops_attention.ts";
+import { tuneMatmul, type TuneOptions, type TuneResult } from "./matmul_tune.ts";
 
 /** Hint printed when no adapter is found. */
 export const NO_ADAPTER_HINT: string = "webgpu: no WebGPU adapter is available " +
@@ -57,6 +58,11 @@ export interface WebGpuOptions {
   powerPreference?: GPUPowerPreference;
   /** The name tensors report as `t.backend` (default `"webgpu"`). */
   name?: string;
+  /**
+   * Time the matmul kernel shapes on this adapter before returning (see
+   * {@link WebGpuBackend.tuneMatmul}); default false (the defaults are used).
+   */
+  tuneMatmul?: boolean;
 }
 
 /**
@@ -217,6 +223,16 @@ export class WebGpuBackend implements Backend {
     scatterAdd(this.ctx, out, index, src);
   }
 
+  /**
+   * Times a few shapes of the vec4 matmul kernel on this device (one probe
+   * product per layout) and keeps the fastest for the backend's life; see
+   * `matmul_tune.ts`. Results do not depend on the shape chosen.
+   */
+  tuneMatmul(opts?: TuneOptions): Promise<TuneResult[]> {
+    this.ctx.check();
+    return tuneMatmul(this.ctx, opts);
+  }
+
   /** Releases pooled storage and destroys the device. */
   dispose(): void {
     this.ctx.dispose();
@@ -260,5 +276,6 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
   if (/llvmpipe/i.test(`${info.description} ${info.device} ${info.architecture}`)) {
     backend.ctx.loopIterationLimit = LLVMPIPE_LOOP_LIMIT;
   }
+  if (options.tuneMatmul) await backend.tuneMatmul();
   return backend;
 }

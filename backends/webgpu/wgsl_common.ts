@@ -20,8 +20,8 @@ export function wgslType(dtype: DType): "f32" | "i32" {
 export interface BufferDecl {
   /** Variable name in WGSL. */
   readonly name: string;
-  /** Element type (`atomic<u32>` for the device-error flags). */
-  readonly type: "f32" | "i32" | "u32" | "atomic<u32>";
+  /** Element type (`atomic<u32>` for the device-error flags, vec4 for matmul operands). */
+  readonly type: "f32" | "i32" | "u32" | "atomic<u32>" | "vec4<f32>" | "vec4<i32>";
   /** `read` or `read_write`. */
   readonly access: "read" | "read_write";
 }

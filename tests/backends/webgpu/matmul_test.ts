@@ -122,3 +122,93 @@ gpuTest("fused linear x·Wᵀ + b with strided x, with and without bias", async 
     [xb, wb, bb, out].forEach((x) => b.free(x));
   }
 });
+
+gpuTest(
+  "split-K skinny products (K ≥ 256): layouts, edges, batches, bias, accumulate, int32",
+  async (b) => {
+    let seed = 900;
+    const cases = [
+      [8, 1100, 40, true, false],
+      [40, 1024, 8, false, true],
+      [3, 256, 5, false, false],
+      [1, 333, 1, true, true],
+      [9, 300, 13, false, false],
+    ] as const;
+    for (const [m, k, n, ta, tb] of cases) {
+      const ad = rand(m * k + 1, seed++).map(Math.fround),
+        bd = rand(k * n, seed++).map(Math.fround);
+      const ab = upload(b, ad), bb = upload(b, bd);
+      const av = matrix(ab, m, k, ta, 1), bv = matrix(bb, k, n, tb);
+      const out = b.alloc(m * n, "float32");
+      b.matmul(av, bv, out);
+      const what = `${m}x${k}x${n} ta=${ta} tb=${tb}`;
+      assertClose(await readAll(b, out, m * n), hostMatmul(ad, av, bd, bv), 1e-5, 1e-5, what);
+      [ab, bb, out].forEach((x) => b.free(x));
+    }
+    { // batched, with a grid split into 2-D (limit lowered to 16 workgroups per dimension)
+      const [m, k, n] = [10, 400, 9];
+      const ad = rand(2 * m * k, 1).map(Math.fround), bd = rand(k * n, 2).map(Math.fround);
+      const ab = upload(b, ad), bb = upload(b, bd);
+      const av = view(ab, [2, m, k]), bv = view(bb, [2, k, n], { strides: [0, n, 1] });
+      const out = b.alloc(2 * m * n, "float32");
+      const limit = b.ctx.maxGroupsPerDim;
+      b.ctx.maxGroupsPerDim = 16;
+      try {
+        b.matmul(av, bv, out);
+      } finally {
+        b.ctx.maxGroupsPerDim = limit;
+      }
+      assertClose(await readAll(b, out, 2 * m * n), hostMatmul(ad, av, bd, bv), 1e-5, 1e-5);
+      [ab, bb, out].forEach((x) => b.free(x));
+    }
+    { // linear with a bias: x·Wᵀ with N = 8 (the LoRA down projection's shape)
+      const [m, k, n] = [5, 1030, 8];
+      const xd = rand(m * k, 3).map(Math.fround), wd = rand(n * k, 4).map(Math.fround);
+      const bd = rand(n, 5).map(Math.fround);
+      const xb = upload(b, xd), wb = upload(b, wd), bb = upload(b, bd);
+      const out = b.alloc(m * n, "float32");
+      b.fused.linear!(view(xb, [m, k]), view(wb, [n, k]), view(bb, [n]), out);
+      const ref = hostMatmul(xd, view(xb, [m, k]), wd, view(wb, [k, n], { strides: [1, k] }));
+      assertClose(await readAll(b, out, m * n), ref.map((v, i) => v + bd[i % n]), 1e-5, 1e-5);
+      [xb, wb, bb, out].forEach((x) => b.free(x));
+    }
+    { // loraLinear with r = 260: the up-projection (5 × 260 by 260 × 24) accumulates split along K
+      const [m, k, n, r, s] = [5, 20, 24, 260, 0.5];
+      const xd = rand(m * k, 6).map(Math.fround), wd = rand(n * k, 7).map(Math.fround);
+      const adn = rand(r * k, 8).map(Math.fround), bup = rand(n * r, 9).map(Math.fround);
+      const [xb, wb, ab, bb] = [xd, wd, adn, bup].map((d) => upload(b, d));
+      const out = b.alloc(m * n, "float32"), dn = b.alloc(m * r, "float32");
+      b.fused.loraLinear!(
+        view(xb, [m, k]),
+        view(wb, [n, k]),
+        null,
+        view(ab, [r, k]),
+        view(bb, [n, r]),
+        s,
+        out,
+        dn,
+      );
+      const xv = view(xb, [m, k]);
+      const down = hostMatmul(xd, xv, adn, view(ab, [k, r], { strides: [1, k] }));
+      const base = hostMatmul(xd, xv, wd, view(wb, [k, n], { strides: [1, k] }));
+      const up = hostMatmul(
+        down.map((v) => s * v),
+        view(dn, [m, r]),
+        bup,
+        view(bb, [r, n], { strides: [1, r] }),
+      );
+      assertClose(await readAll(b, out, m * n), base.map((v, i) => v + up[i]), 1e-4, 1e-4);
+      [xb, wb, ab, bb, out, dn].forEach((x) => b.free(x));
+    }
+    {
+      const [m, k, n] = [6, 2000, 7];
+      const ad = rand(m * k, 6, -3, 3).map(Math.trunc), bd = rand(k * n, 7, -3, 3).map(Math.trunc);
+      const ab = upload(b, ad, "int32"), bb = upload(b, bd, "int32");
+      const av = view(ab, [m, k], { dtype: "int32" }), bv = view(bb, [k, n], { dtype: "int32" });
+      const out = b.alloc(m * n, "int32");
+      b.matmul(av, bv, out);
+      assert.deepEqual(await readAll(b, out, m * n, "int32"), hostMatmul(ad, av, bd, bv));
+      [ab, bb, out].forEach((x) => b.free(x));
+    }
+  },
+);
