@@ -13,7 +13,7 @@ import type { Binding } from "./kernel.ts";
 import { grid2d, windowOf, WORKGROUP_SIZE } from "./limits.ts";
 import { numel } from "../layout.ts";
 import { vec4Config, vec4Layout } from "./matmul_config.ts";
-import { splitKGroups, splitKSource, useSplitK } from "./matmul_split_k.ts";
+import { SPLITK_LANES, splitKGroups, splitKSource, useSplitK } from "./matmul_split_k.ts";
 import { checkBounds, checkCapacity, checkView, coalesce, gpuBuffer, Meta } from "./meta.ts";
 import {
   MATMUL_SCALARS,
@@ -93,6 +93,25 @@ function run(
   runTiled(ctx, dtype, dims, a, b, bias, out, alpha);
 }
 
+/**
+ * Loop iterations one invocation of `variant` runs over an inner dimension
+ * of `k` (a bound: a loop of n iterations counts n + 1, plus the batch and
+ * store loops), for the adapter's limit (`GpuContext.loopIterationLimit`).
+ */
+function loopIterations(variant: MatmulVariant | "splitk", k: number, nb: number): number {
+  const fixed = nb + 40;
+  switch (variant) {
+    case "skinny":
+      return k + 1 + fixed;
+    case "splitk":
+      return Math.ceil(k / SPLITK_LANES) + 1 + fixed;
+    case "vec4":
+      return Math.ceil(k / 4) + 1 + fixed;
+    default: // tiled: 16-deep slices, a 4-step load loop and a 16-step product loop each
+      return Math.ceil(k / 16) * 23 + 1 + fixed;
+  }
+}
+
 /** Records the dispatches of one product whose buffers are `binds`. */
 function dispatchProduct(
   ctx: GpuContext,
@@ -115,6 +134,13 @@ function dispatchProduct(
   const nb = batch.shape.length;
   const acc = alpha !== null;
   if (variant === "skinny" && useSplitK(m, n, k)) variant = "splitk";
+  if (loopIterations(variant, k, nb) > ctx.loopIterationLimit) {
+    // The adapter would cut the invocation's loops short (llvmpipe): split
+    // the inner dimension into chunks it runs whole, the first storing
+    // (with the bias), the others adding theirs, as runTiled does.
+    splitInner(ctx, dtype, dims, batch, binds, a, b, bias, out, alpha, variant, nb);
+    return;
+  }
   const shape = cfg ? `:${cfg.layout}${cfg.rows}x${cfg.wx}x${cfg.wy}` : "";
   const kernel = ctx.kernel(
     `matmul:${variant}${shape}:${dtype}:${nb}:${bias !== null}:${acc}`,
@@ -141,6 +167,50 @@ function dispatchProduct(
     if (meta.length !== MATMUL_SCALARS) throw new Error("webgpu: matmul parameter layout");
     meta.u32(...batch.shape).i32(...batch.a, ...batch.b);
     ctx.dispatch(kernel, meta.finish(), binds, [gx, gy, count]);
+  }
+}
+
+/** {@link dispatchProduct} over chunks of the inner dimension that fit the loop limit. */
+function splitInner(
+  ctx: GpuContext,
+  dtype: View["dtype"],
+  dims: { m: number; n: number; k: number },
+  batch: { shape: number[]; a: number[]; b: number[] },
+  binds: Binding[],
+  a: { offset: number; rs: number; cs: number },
+  b: { offset: number; rs: number; cs: number },
+  bias: { offset: number; stride: number } | null,
+  out: { offset: number; ld: number },
+  alpha: number | null,
+  variant: MatmulVariant | "splitk",
+  nb: number,
+): void {
+  const { m, n, k } = dims;
+  let kc = k;
+  while (kc > 16 && loopIterations(variant, kc, nb) > ctx.loopIterationLimit) {
+    kc = Math.max(16, Math.floor(kc / 32) * 16); // halves, a multiple of 16 (vec4 alignment)
+  }
+  if (dtype !== "float32" || loopIterations(variant, kc, nb) > ctx.loopIterationLimit) {
+    throw new RangeError(
+      `webgpu: a ${dtype} matmul of ${m}×${k} by ${k}×${n} needs more loop iterations per ` +
+        `invocation than this adapter runs (${ctx.loopIterationLimit}, Mesa's llvmpipe) and ` +
+        `can be split only in float32`,
+    );
+  }
+  for (let k0 = 0; k0 < k; k0 += kc) {
+    const first = k0 === 0;
+    dispatchProduct(
+      ctx,
+      dtype,
+      { m, n, k: Math.min(kc, k - k0) },
+      batch,
+      first ? binds : binds.filter((_, i) => !(bias && i === 2)),
+      { ...a, offset: a.offset + k0 * a.cs },
+      { ...b, offset: b.offset + k0 * b.rs },
+      first ? bias : null,
+      out,
+      first ? alpha : (alpha ?? 1),
+    );
   }
 }
 
