@@ -2,13 +2,16 @@
  * The GPU rows of shared/WORKLOADS.md: W1 (square f32 matmul, N = 1024,
  * 2048, 4096) and W2 (one LoRA fine-tuning step of the W2 model at batch
  * 64, 512, 4096) on this project's WebGPU backend, with tfjs-backend-webgpu
- * 4.22 measured in the same run on the same adapter.
+ * 4.22 measured in the same run on the same adapter; then W4 (the
+ * SmolLM2-135M-shaped LoRA step, bench/w4_bench.ts in its own process) on
+ * the project alone (tfjs has no transformer to run it).
  *
  * Run: `deno task bench:gpu` (the full table: W1 1024/2048/4096, W2
- * 64/512/4096, tfjs beside, the adapter's name), or `deno task bench:gpu
- * --quick` (W1 1024 and W2 64: a few minutes on a software adapter such as
- * llvmpipe). Flags: `[--sizes 1024,2048,4096] [--batches 64,512,4096]
- * [--steps 20] [--workloads W1,W2] [--tune] [--no-tfjs] [--json]`; `--tune`
+ * 64/512/4096, tfjs beside, the adapter's name, and W4 with 30 layers), or
+ * `deno task bench:gpu --quick` (W1 1024, W2 64 and W4 with one layer: a
+ * few minutes on a software adapter such as llvmpipe). Flags: `[--sizes
+ * 1024,2048,4096] [--batches 64,512,4096] [--steps 20] [--workloads
+ * W1,W2,W4] [--w4-layers 30] [--w4-steps 3] [--tune] [--no-tfjs] [--json]`; `--tune`
  * runs the backend's matmul tuner (`WebGpuBackend.tuneMatmul`) first and
  * prints what it chose. For W2 the project's compute dispatches and queue
  * submits per step (GpuContext counters, warm-up steps included) are
@@ -156,7 +159,9 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       tune: { type: "boolean", default: false },
       steps: { type: "string", default: String(W2_TIMED) },
-      workloads: { type: "string", default: "W1,W2" },
+      workloads: { type: "string", default: "W1,W2,W4" },
+      "w4-layers": { type: "string" },
+      "w4-steps": { type: "string" },
       "no-tfjs": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -165,8 +170,10 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(
       "deno run -A bench/webgpu_bench.ts [--quick] [--sizes 1024,2048,4096]\n" +
-        "  [--batches 64,512,4096] [--steps 20] [--workloads W1,W2] [--tune] [--no-tfjs] [--json]\n" +
-        "--quick: W1 1024 and W2 64 (minutes on a software adapter); default: the full table",
+        "  [--batches 64,512,4096] [--steps 20] [--workloads W1,W2,W4] [--w4-layers 30]\n" +
+        "  [--w4-steps 3] [--tune] [--no-tfjs] [--json]\n" +
+        "--quick: W1 1024, W2 64 and W4 with 1 layer (minutes on a software adapter);\n" +
+        "default: the full table",
     );
     return 0;
   }
@@ -285,14 +292,71 @@ async function main(): Promise<number> {
     }
   }
 
+  let w4: Record<string, unknown> | null = null;
+  if (workloads.has("W4")) {
+    const layers = intList("--w4-layers", values["w4-layers"] ?? (values.quick ? "1" : "30"))[0];
+    const steps = intList("--w4-steps", values["w4-steps"] ?? (values.quick ? "1" : "3"))[0];
+    w4 = await w4Project(layers, steps);
+    if (w4 === null) errors.push(`project W4 (${layers} layers): the step failed`);
+    else {
+      log(
+        `project W4 (${layers} layers, batch 4 × 128): ${(w4.msPerStep as number).toFixed(0)} ` +
+          `ms/step, ${(w4.tokensPerSecond as number).toFixed(1)} tokens/s, ` +
+          `${(w4.fractionOfW1 as number).toFixed(2)} of W1 N=1024, ` +
+          `${w4.dispatchesPerStep} dispatches and ${w4.submitsPerStep} submits per step`,
+      );
+    }
+  }
+
   if (values.json) {
-    console.log(JSON.stringify({ adapter, w1, w2, notes, errors }));
+    console.log(JSON.stringify({ adapter, w1, w2, w4, notes, errors }));
   } else {
     printTable(adapter, impls, sizes, batches, w1, w2, timedSteps);
+    if (w4) {
+      console.log(
+        `W4 (${w4.layers} layers of the SmolLM2-135M shape, batch 4 × 128, rank 8 on all seven ` +
+          `projections), project: ${(w4.msPerStep as number).toFixed(0)} ms/step, ` +
+          `${(w4.tokensPerSecond as number).toFixed(1)} tokens/s, achieved ` +
+          `${(w4.achievedGflops as number).toFixed(1)} GFLOP/s = ` +
+          `${(w4.fractionOfW1 as number).toFixed(2)} of its W1 N=1024 rate, ` +
+          `${w4.dispatchesPerStep} compute dispatches and ${w4.submitsPerStep} queue submits ` +
+          `per step (tfjs-webgpu has no transformer to run it)`,
+      );
+    }
     for (const n of notes) console.log(`note: ${n}`);
     for (const e of errors) console.log(`error: ${e}`);
   }
   return errors.length > 0 ? 1 : 0;
+}
+
+/**
+ * W4 on this project's WebGPU backend: bench/w4_bench.ts in its own process
+ * (`--backend webgpu --json --no-generate`), its JSON result or null.
+ */
+async function w4Project(layers: number, steps: number): Promise<Record<string, unknown> | null> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./w4_bench.ts", import.meta.url).pathname,
+      "--backend",
+      "webgpu",
+      "--layers",
+      String(layers),
+      "--steps",
+      String(steps),
+      "--no-generate",
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  if (!out.success) {
+    console.error(new TextDecoder().decode(out.stderr).slice(-2000));
+    return null;
+  }
+  return JSON.parse(lines[lines.length - 1]);
 }
 
 function printTable(

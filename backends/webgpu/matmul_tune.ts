@@ -4,8 +4,9 @@
  * and records the fastest for the context (see matmul_config.ts). Until
  * (or unless) it runs, the defaults are used.
  *
- * It is awaited, not automatic: `await backend.tuneMatmul()` once after
- * creating the backend (or `createWebGpuBackend({ tuneMatmul: true })`).
+ * `createWebGpuBackend` runs it before returning on a hardware adapter
+ * (option `tuneMatmul`; not on a software adapter, whose defaults these
+ * are); `await backend.tuneMatmul()` runs it again.
  * Each candidate runs once untimed (compiling it), then `reps` times, each
  * timed from submit to `sync` on the wall clock; the median decides. One
  * shape class per layout: the probe is M × K by K × N with M = 256 and

@@ -60,7 +60,11 @@ export interface WebGpuOptions {
   name?: string;
   /**
    * Time the matmul kernel shapes on this adapter before returning (see
-   * {@link WebGpuBackend.tuneMatmul}); default false (the defaults are used).
+   * {@link WebGpuBackend.tuneMatmul}), so the first products already use
+   * the winners. Default: true on a hardware adapter (tens of milliseconds),
+   * false on a software one (llvmpipe, SwiftShader or any fallback adapter,
+   * where it would cost seconds at every start and the defaults were tuned).
+   * Every shape gives the same bits, so tuning changes speed only.
    */
   tuneMatmul?: boolean;
 }
@@ -276,6 +280,8 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
   if (/llvmpipe/i.test(`${info.description} ${info.device} ${info.architecture}`)) {
     backend.ctx.loopIterationLimit = LLVMPIPE_LOOP_LIMIT;
   }
-  if (options.tuneMatmul) await backend.tuneMatmul();
+  const software = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /llvmpipe|swiftshader|lavapipe/i.test(`${info.description} ${info.device} ${info.vendor}`);
+  if (options.tuneMatmul ?? !software) await backend.tuneMatmul();
   return backend;
 }
