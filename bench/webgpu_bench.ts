@@ -300,7 +300,9 @@ async function main(): Promise<number> {
     if (w4 === null) errors.push(`project W4 (${layers} layers): the step failed`);
     else {
       log(
-        `project W4 (${layers} layers, batch 4 × 128): ${(w4.msPerStep as number).toFixed(0)} ` +
+        `project W4 (${layers} layer${layers === 1 ? "" : "s"}, batch 4 × 128): ${
+          (w4.msPerStep as number).toFixed(0)
+        } ` +
           `ms/step, ${(w4.tokensPerSecond as number).toFixed(1)} tokens/s, ` +
           `${(w4.fractionOfW1 as number).toFixed(2)} of W1 N=1024, ` +
           `${w4.dispatchesPerStep} dispatches and ${w4.submitsPerStep} submits per step`,
@@ -314,7 +316,9 @@ async function main(): Promise<number> {
     printTable(adapter, impls, sizes, batches, w1, w2, timedSteps);
     if (w4) {
       console.log(
-        `W4 (${w4.layers} layers of the SmolLM2-135M shape, batch 4 × 128, rank 8 on all seven ` +
+        `W4 (${w4.layers} layer${
+          w4.layers === 1 ? "" : "s"
+        } of the SmolLM2-135M shape, batch 4 × 128, rank 8 on all seven ` +
           `projections), project: ${(w4.msPerStep as number).toFixed(0)} ms/step, ` +
           `${(w4.tokensPerSecond as number).toFixed(1)} tokens/s, achieved ` +
           `${(w4.achievedGflops as number).toFixed(1)} GFLOP/s = ` +
