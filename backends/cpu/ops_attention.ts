@@ -72,7 +72,39 @@ function scaleRow(
 }
 
 /**
- * Turns a block of raw scores (q·kᵀ, `w` columns at row stride `ld`) into
+ * A block of n query rows (from t0, of batch b and head h) by w keys, at
+ * row stride w, and how its scores are scaled, biased and hidden.
+ */
+interface ScoreBlock {
+  n: number;
+  w: number;
+  bias: View | null;
+  b: number;
+  h: number;
+  t0: number;
+  scale: number;
+  causal: number | null;
+}
+
+/**
+ * Row i of a block: scaled and biased over the keys it sees ({@link
+ * scaleRow}); returns how many keys that is and the row's maximum.
+ */
+function scoreRow(s: Float32Array, blk: ScoreBlock, i: number): { end: number; max: number } {
+  const { w, bias, causal } = blk, t = blk.t0 + i;
+  const end = causal === null ? w : Math.max(0, Math.min(w, t + causal + 1));
+  let bs: Float32Array | null = null, bo = 0, bsS = 0;
+  if (bias) {
+    const [bb, bh, bt, bss] = bias.strides;
+    bs = arr(bias.buffer) as Float32Array;
+    bo = bias.offset + blk.b * bb + blk.h * bh + t * bt;
+    bsS = bss;
+  }
+  return { end, max: scaleRow(s, i * w, end, blk.scale, bs, bo, bsS) };
+}
+
+/**
+ * Turns a block of raw scores (q·kᵀ, n rows of w, row stride w) into
  * `scale·s + bias`, keys a row may not see −∞, and each row into the
  * exponentials `exp(x − c)`, where c is the row's max (forward, returning
  * the log-sum-exp into `lse`) or its saved log-sum-exp (backward, `saved`).
@@ -80,26 +112,15 @@ function scaleRow(
  */
 function softmaxBlock(
   s: Float32Array,
-  n: number,
-  w: number,
-  ld: number,
-  bias: View | null,
-  b: number,
-  h: number,
-  t0: number,
-  scale: number,
-  causal: number | null,
+  blk: ScoreBlock,
   lse: Float32Array,
   lseAt: number,
   saved: boolean,
 ): void {
-  const bs = bias ? arr(bias.buffer) as Float32Array : null;
-  const [bb, bh, bt, bsS] = bias?.strides ?? [0, 0, 0, 0];
+  const { n, w } = blk;
   for (let i = 0; i < n; i++) {
-    const row = i * ld, t = t0 + i;
-    const end = causal === null ? w : Math.max(0, Math.min(w, t + causal + 1));
-    const bo = bs ? bias!.offset + b * bb + h * bh + t * bt : 0;
-    const m = scaleRow(s, row, end, scale, bs, bo, bsS);
+    const row = i * w;
+    const { end, max: m } = scoreRow(s, blk, i);
     if (saved) {
       const c = lse[lseAt + i];
       for (let j = 0; j < end; j++) s[row + j] = Math.exp(s[row + j] - c);
@@ -126,26 +147,16 @@ function softmaxBlock(
  */
 function softmaxBlockSimd(
   s: Float32Array,
-  n: number,
-  w: number,
-  bias: View | null,
-  b: number,
-  h: number,
-  t0: number,
-  scale: number,
-  causal: number | null,
+  blk: ScoreBlock,
   lse: Float32Array,
   lseAt: number,
   saved: boolean,
   m: Float32Array,
 ): void {
-  const bs = bias ? arr(bias.buffer) as Float32Array : null;
-  const [bb, bh, bt, bsS] = bias?.strides ?? [0, 0, 0, 0];
+  const { n, w } = blk;
   for (let i = 0; i < n; i++) {
-    const row = i * w, t = t0 + i;
-    const end = causal === null ? w : Math.max(0, Math.min(w, t + causal + 1));
-    const bo = bs ? bias!.offset + b * bb + h * bh + t * bt : 0;
-    const mx = scaleRow(s, row, end, scale, bs, bo, bsS);
+    const row = i * w;
+    const { end, max: mx } = scoreRow(s, blk, i);
     s.fill(-Infinity, row + end, row + w);
     m[i] = mx;
   }
@@ -201,8 +212,9 @@ export function attention(
             c: { data: s, offset: 0, ld: w },
             accumulate: false,
           });
-          if (fast) softmaxBlockSimd(s, n, w, bias, b, h, t0, scale, causal, l, base, false, m);
-          else softmaxBlock(s, n, w, w, bias, b, h, t0, scale, causal, l, base, false);
+          const blk = { n, w, bias, b, h, t0, scale, causal };
+          if (fast) softmaxBlockSimd(s, blk, l, base, false, m);
+          else softmaxBlock(s, blk, l, base, false);
           gemm(simd, {
             M: n,
             N: Dv,
@@ -267,8 +279,9 @@ export function attentionBackward(
             accumulate: false,
           });
           const at = lse.offset + base;
-          if (fast) softmaxBlockSimd(p, n, w, bias, b, h, t0, scale, causal, ls, at, true, m);
-          else softmaxBlock(p, n, w, w, bias, b, h, t0, scale, causal, ls, at, true);
+          const blk = { n, w, bias, b, h, t0, scale, causal };
+          if (fast) softmaxBlockSimd(p, blk, ls, at, true, m);
+          else softmaxBlock(p, blk, ls, at, true);
           // dV += Pᵀ·dO; dP = dO·Vᵀ.
           gemm(simd, {
             M: w,

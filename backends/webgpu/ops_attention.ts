@@ -15,12 +15,14 @@ import { grid1d } from "./ops_elementwise.ts";
 import {
   ATTENTION_ROWS,
   ATTENTION_WORDS,
-  attentionDeltaSource,
-  attentionDkvSource,
-  attentionDqSource,
   attentionLoopIterations,
   attentionSource,
 } from "./wgsl_attention.ts";
+import {
+  attentionDeltaSource,
+  attentionDkvSource,
+  attentionDqSource,
+} from "./wgsl_attention_backward.ts";
 
 /** The grid of a blocked kernel: one workgroup per block of rows of a head. */
 function blocks(ctx: GpuContext, heads: number, rows: number): [number, number, number] {

@@ -1,5 +1,7 @@
 /**
- * WGSL templates of the fused attention (see `FusedOps.attention`), blocked
+ * WGSL templates of the fused attention's forward (see `FusedOps.attention`;
+ * the backward's kernels are `wgsl_attention_backward.ts`, on the helpers
+ * exported here), blocked
  * as flash attention is: a workgroup takes a block of query rows of one
  * (batch, head), stages the keys and values in tiles in workgroup memory
  * and runs an online softmax per row (the running maximum and sum rescale
@@ -20,12 +22,12 @@
  *
  * @module
  */
-import { type KernelSource, kernelSource, main1d, MATH } from "./wgsl_common.ts";
+import { type KernelSource, kernelSource, MATH } from "./wgsl_common.ts";
 
 /** Words before the kernel-specific ones. */
 export const ATTENTION_WORDS = 33;
 
-const ACCESS = {
+export const ACCESS = {
   q: { name: "qs", type: "f32", access: "read" },
   k: { name: "ks", type: "f32", access: "read" },
   v: { name: "vs", type: "f32", access: "read" },
@@ -33,7 +35,7 @@ const ACCESS = {
 } as const;
 
 /** Shared WGSL: parameter readers, strided offsets and the causal test. */
-function prelude(): string {
+export function prelude(): string {
   return `
 fn w(i: u32) -> u32 { return prm[i]; }
 fn iw(i: u32) -> i32 { return bitcast<i32>(prm[i]); }
@@ -54,7 +56,7 @@ fn hidden(t: u32, s: u32) -> bool {
  * every invocation after 65,535 loop iterations in all; see
  * {@link attentionLoopIterations}).
  */
-function unrolled(n: number, stmt: (i: string) => string): string {
+export function unrolled(n: number, stmt: (i: string) => string): string {
   const full = Math.floor(n / UNROLL) * UNROLL;
   const tail = Array.from({ length: n - full }, (_, i) => stmt(`${full + i}u`)).join(" ");
   if (full === 0) return tail;
@@ -112,7 +114,7 @@ export function tileRows(perRow: number): number {
  * Every value but `r`/`live` is uniform, so the tile loops may hold
  * barriers.
  */
-function block(rowsWord: string, headsWord: string): string {
+export function block(rowsWord: string, headsWord: string): string {
   return `
   let g = wid.y * nwg.x + wid.x;
   let rows = ${rowsWord};
@@ -125,7 +127,7 @@ function block(rowsWord: string, headsWord: string): string {
 }
 
 /** Entry point of a blocked kernel. */
-function entry(body: string): string {
+export function entry(body: string): string {
   return `
 @compute @workgroup_size(${ATTENTION_ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -139,7 +141,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
  * and \`kEnd\`, one past the last key any row of the block may see (a
  * causal block stops there; uniform).
  */
-function queryBlock(D: number): string {
+export function queryBlock(D: number): string {
   return block("w(3u)", "w(2u)") + `
   let T = w(3u); let H = w(2u); let S = w(4u);
   let h = bh % H; let b = bh / H;
@@ -158,7 +160,7 @@ function queryBlock(D: number): string {
  * Stages keys [s0, s0 + KT) of k (and v) into \`kt\` (\`vt\`): the
  * workgroup's invocations load the tile together; past \`kEnd\` it holds 0.
  */
-function stageKeys(KT: number, D: number, Dv: number, withV: boolean): string {
+export function stageKeys(KT: number, D: number, Dv: number, withV: boolean): string {
   const v = withV
     ? `
 ${
@@ -184,7 +186,7 @@ ${
  * A tile of \`n\` floats loaded by the workgroup's invocations together,
  * written out (element \`i\` of the body is this invocation's index).
  */
-function stage(n: number, body: (i: string) => string): string {
+export function stage(n: number, body: (i: string) => string): string {
   return Array.from({ length: Math.ceil(n / ATTENTION_ROWS) }, (_, u) => `
     {
       let i${u} = lid + ${u * ATTENTION_ROWS}u;
@@ -194,7 +196,7 @@ function stage(n: number, body: (i: string) => string): string {
 }
 
 /** The score of the live row t against staged key j (key s). */
-function stagedScore(D: number): string {
+export function stagedScore(D: number): string {
   return `
         var dot = 0.0;
         ${unrolled(D, (d) => `dot += qv[${d}] * kt[j * ${D}u + ${d}];`)}
@@ -253,165 +255,7 @@ export function attentionSource(D: number, Dv: number): KernelSource {
 }
 
 /** Workgroup arrays of the given sizes (floats). */
-function tiles(arrays: Record<string, number>): string {
+export function tiles(arrays: Record<string, number>): string {
   return Object.entries(arrays).map(([n, len]) => `var<workgroup> ${n}: array<f32, ${len}>;\n`)
     .join("");
-}
-
-/** delta[row] = Σ dO ⊙ O over the row (Dv values). */
-export function attentionDeltaSource(Dv: number): KernelSource {
-  const body = `
-  let o = prm[30] + idx * ${Dv}u; let g = prm[32] + idx * ${Dv}u;
-  var s = 0.0;
-  for (var e = 0u; e < ${Dv}u; e++) { s += gout[g + e] * out[o + e]; }
-  delta[idx] = s;`;
-  return kernelSource([
-    { name: "out", type: "f32", access: "read" },
-    { name: "gout", type: "f32", access: "read" },
-    { name: "delta", type: "f32", access: "read_write" },
-  ], main1d(0, body));
-}
-
-/** dq: a workgroup per block of query rows, keys staged as in the forward. */
-export function attentionDqSource(D: number, Dv: number): KernelSource {
-  const KT = tileRows(D + Dv);
-  const body = queryBlock(D) + `
-  let idx = bh * T + t;
-  var lr = 0.0;
-  var dl = 0.0;
-  var go: array<f32, ${Dv}>;
-  if (live) {
-    lr = lse[w(31u) + idx];
-    dl = delta[idx];
-    let g = w(32u) + idx * ${Dv}u;
-    for (var e = 0u; e < ${Dv}u; e++) { go[e] = gout[g + e]; }
-  }
-  let scale = bitcast<f32>(prm[8]);
-  var dqv: array<f32, ${D}>;
-  for (var s0 = 0u; s0 < kEnd; s0 += ${KT}u) {${stageKeys(KT, D, Dv, true)}
-    if (live) {
-      let jEnd = min(${KT}u, kEnd - s0);
-      for (var j = 0u; j < jEnd; j++) {
-        let s = s0 + j;
-        if (hidden(t, s)) { continue; }${stagedScore(D)}
-        let p = exp_acc(x - lr);
-        if (p == 0.0) { continue; }
-        var dp = 0.0;
-        ${unrolled(Dv, (e) => `dp += go[${e}] * vt[j * ${Dv}u + ${e}];`)}
-        let ds = p * (dp - dl) * scale;
-        ${unrolled(D, (d) => `dqv[${d}] += ds * kt[j * ${D}u + ${d}];`)}
-      }
-    }
-    workgroupBarrier();
-  }
-  if (!live) { return; }
-  // A row that saw no key (log-sum-exp NaN) has NaN probabilities for
-  // every key, as the softmax of a row of −∞ gives them.
-  let none = is_nan(lr);
-  for (var d = 0u; d < ${D}u; d++) { dq[idx * ${D}u + d] = select(dqv[d], nan_(), none); }`;
-  return kernelSource([
-    ACCESS.q,
-    ACCESS.k,
-    ACCESS.v,
-    ACCESS.bias,
-    { name: "lse", type: "f32", access: "read" },
-    { name: "gout", type: "f32", access: "read" },
-    { name: "delta", type: "f32", access: "read" },
-    { name: "dq", type: "f32", access: "read_write" },
-  ], MATH + prelude() + tiles({ kt: KT * D, vt: KT * Dv }) + entry(body));
-}
-
-/**
- * dk and dv: a workgroup per block of key rows of one (b, kh); for each
- * query head sharing it, the query rows (q, dO, lse, delta) are staged in
- * tiles, from the first row a causal block's keys are visible to.
- */
-export function attentionDkvSource(D: number, Dv: number): KernelSource {
-  const QT = tileRows(D + Dv + 2);
-  const body = block("w(4u)", "w(5u)") + `
-  let S = w(4u); let Hkv = w(5u); let H = w(2u); let T = w(3u);
-  let s = r; let kh = bh % Hkv; let b = bh / Hkv;
-  let group = H / Hkv;
-  let scale = bitcast<f32>(prm[8]);
-  // A causal key s is hidden from rows t < s − offset: no row before the
-  // block's first key's limit sees any key of the block.
-  var tStart = 0u;
-  if (w(6u) == 1u) { tStart = u32(clamp(i32(r0) - iw(7u), 0, i32(T))); }
-  var kv: array<f32, ${D}>;
-  var vv: array<f32, ${Dv}>;
-  if (live) {
-    for (var d = 0u; d < ${D}u; d++) { kv[d] = ks[at(15u, b, kh, s, d)]; }
-    for (var e = 0u; e < ${Dv}u; e++) { vv[e] = vs[at(20u, b, kh, s, e)]; }
-  }
-  var dkv: array<f32, ${D}>;
-  var dvv: array<f32, ${Dv}>;
-  for (var h = kh * group; h < (kh + 1u) * group; h++) {
-    for (var t0 = tStart; t0 < T; t0 += ${QT}u) {
-${
-    stage(QT * D, (i) => `
-        let t = t0 + ${i} / ${D}u;
-        var x = 0.0;
-        if (t < T) { x = qs[at(10u, b, h, t, ${i} % ${D}u)]; }
-        qt[${i}] = x;`)
-  }${
-    stage(QT * Dv, (i) => `
-        let t = t0 + ${i} / ${Dv}u;
-        var x = 0.0;
-        if (t < T) { x = gout[w(32u) + ((b * H + h) * T + t) * ${Dv}u + ${i} % ${Dv}u]; }
-        gt[${i}] = x;`)
-  }${
-    stage(QT, (i) => `
-        let t = t0 + ${i};
-        var x = 0.0;
-        var y = 0.0;
-        if (t < T) {
-          let row = (b * H + h) * T + t;
-          x = lse[w(31u) + row];
-          y = delta[row];
-        }
-        lt[${i}] = x;
-        dt[${i}] = y;`)
-  }
-      workgroupBarrier();
-      if (live) {
-        let jEnd = min(${QT}u, T - t0);
-        for (var j = 0u; j < jEnd; j++) {
-          let t = t0 + j;
-          if (hidden(t, s)) { continue; }
-          var dot = 0.0;
-          ${unrolled(D, (d) => `dot += qt[j * ${D}u + ${d}] * kv[${d}];`)}
-          var x = dot * scale;
-          if (w(9u) == 1u) { x += bs[at(25u, b, h, t, s)]; }
-          let p = exp_acc(x - lt[j]);
-          if (p == 0.0) { continue; }
-          var dp = 0.0;
-          ${
-    unrolled(Dv, (e) =>
-      `dvv[${e}] += p * gt[j * ${Dv}u + ${e}]; dp += gt[j * ${Dv}u + ${e}] * vv[${e}];`)
-  }
-          let ds = p * (dp - dt[j]) * scale;
-          ${unrolled(D, (d) => `dkv[${d}] += ds * qt[j * ${D}u + ${d}];`)}
-        }
-      }
-      workgroupBarrier();
-    }
-  }
-  if (!live) { return; }
-  let idx = bh * S + s;
-  // A negative causal offset leaves the first query rows with no key at
-  // all: their NaN probabilities reach every key, as in the product.
-  let poisoned = w(6u) == 1u && iw(7u) < 0 && T > 0u;
-  for (var d = 0u; d < ${D}u; d++) { dk[idx * ${D}u + d] = select(dkv[d], nan_(), poisoned); }
-  for (var e = 0u; e < ${Dv}u; e++) { dv[idx * ${Dv}u + e] = select(dvv[e], nan_(), poisoned); }`;
-  return kernelSource([
-    ACCESS.q,
-    ACCESS.k,
-    ACCESS.v,
-    ACCESS.bias,
-    { name: "lse", type: "f32", access: "read" },
-    { name: "gout", type: "f32", access: "read" },
-    { name: "delta", type: "f32", access: "read" },
-    { name: "dk", type: "f32", access: "read_write" },
-    { name: "dv", type: "f32", access: "read_write" },
-  ], MATH + prelude() + tiles({ qt: QT * D, gt: QT * Dv, lt: QT, dt: QT }) + entry(body));
 }
