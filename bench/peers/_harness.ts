@@ -92,7 +92,10 @@ export function w2Data(batch: number = W2_SHAPE.batch, weights?: W2Weights): W2D
     A1: uniform(7, rank * d, -s1, s1),
     A2: uniform(8, rank * h, -s2, s2),
   };
-  return { batch, x: uniform(1, batch * d), y: uniform(2, batch * d), ...w };
+  // Only the weights are reused: `weights` may be a whole W2Data (a
+  // smaller batch's), whose x, y and batch must not replace this one's.
+  const { W1, b1, W2, b2, A1, A2 } = w;
+  return { batch, x: uniform(1, batch * d), y: uniform(2, batch * d), W1, b1, W2, b2, A1, A2 };
 }
 
 /** One W1 figure. */
