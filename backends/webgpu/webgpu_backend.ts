@@ -283,6 +283,10 @@ export async function createWebGpuBackend(options: WebGpuOptions = {}): Promise<
   }
   const software = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
     /llvmpipe|swiftshader|lavapipe/i.test(`${info.description} ${info.device} ${info.vendor}`);
-  if (options.tuneMatmul ?? !software) await backend.tuneMatmul();
+  if (options.tuneMatmul) await backend.tuneMatmul();
+  else if (options.tuneMatmul === undefined && !software) {
+    // Tuning only changes speed: if it fails here, the defaults stay.
+    await backend.tuneMatmul().catch(() => {});
+  }
   return backend;
 }
