@@ -141,7 +141,22 @@ function dispatchProduct(
     // The adapter would cut the invocation's loops short (llvmpipe): split
     // the inner dimension into chunks it runs whole, the first storing
     // (with the bias), the others adding theirs, as runTiled does.
-    splitInner(ctx, dtype, dims, batch, binds, a, b, bias, out, alpha, variant, nb);
+    const kc = innerChunk(ctx, dtype, dims, variant, nb);
+    for (let k0 = 0; k0 < k; k0 += kc) {
+      const first = k0 === 0;
+      dispatchProduct(
+        ctx,
+        dtype,
+        { m, n, k: Math.min(kc, k - k0) },
+        batch,
+        first ? binds : binds.filter((_, i) => !(bias && i === 2)),
+        { ...a, offset: a.offset + k0 * a.cs },
+        { ...b, offset: b.offset + k0 * b.rs },
+        first ? bias : null,
+        out,
+        first ? alpha : (alpha ?? 1),
+      );
+    }
     return;
   }
   const shape = cfg ? `:${cfg.layout}${cfg.rows}x${cfg.wx}x${cfg.wy}` : "";
@@ -173,25 +188,21 @@ function dispatchProduct(
   }
 }
 
-/** {@link dispatchProduct} over chunks of the inner dimension that fit the loop limit. */
-function splitInner(
+/**
+ * The longest chunk of the inner dimension (halving, a multiple of 16 for
+ * vec4 alignment) whose loops `variant` runs whole under the adapter's
+ * limit; float32 only (later chunks accumulate).
+ */
+function innerChunk(
   ctx: GpuContext,
   dtype: View["dtype"],
-  dims: { m: number; n: number; k: number },
-  batch: { shape: number[]; a: number[]; b: number[] },
-  binds: Binding[],
-  a: { offset: number; rs: number; cs: number },
-  b: { offset: number; rs: number; cs: number },
-  bias: { offset: number; stride: number } | null,
-  out: { offset: number; ld: number },
-  alpha: number | null,
+  { m, n, k }: { m: number; n: number; k: number },
   variant: MatmulVariant | "splitk",
   nb: number,
-): void {
-  const { m, n, k } = dims;
+): number {
   let kc = k;
   while (kc > 16 && loopIterations(variant, kc, nb) > ctx.loopIterationLimit) {
-    kc = Math.max(16, Math.floor(kc / 32) * 16); // halves, a multiple of 16 (vec4 alignment)
+    kc = Math.max(16, Math.floor(kc / 32) * 16);
   }
   if (dtype !== "float32" || loopIterations(variant, kc, nb) > ctx.loopIterationLimit) {
     throw new RangeError(
@@ -200,21 +211,7 @@ function splitInner(
         `can be split only in float32`,
     );
   }
-  for (let k0 = 0; k0 < k; k0 += kc) {
-    const first = k0 === 0;
-    dispatchProduct(
-      ctx,
-      dtype,
-      { m, n, k: Math.min(kc, k - k0) },
-      batch,
-      first ? binds : binds.filter((_, i) => !(bias && i === 2)),
-      { ...a, offset: a.offset + k0 * a.cs },
-      { ...b, offset: b.offset + k0 * b.rs },
-      first ? bias : null,
-      out,
-      first ? alpha : (alpha ?? 1),
-    );
-  }
+  return kc;
 }
 
 /** Elements from the first to the last one a `rows × cols` block touches. */

@@ -160,7 +160,7 @@ export function queryBlock(D: number): string {
  * Stages keys [s0, s0 + KT) of k (and v) into \`kt\` (\`vt\`): the
  * workgroup's invocations load the tile together; past \`kEnd\` it holds 0.
  */
-export function stageKeys(KT: number, D: number, Dv: number, withV: boolean): string {
+function stageKeys(KT: number, D: number, Dv: number, withV: boolean): string {
   const v = withV
     ? `
 ${
@@ -196,12 +196,31 @@ export function stage(n: number, body: (i: string) => string): string {
 }
 
 /** The score of the live row t against staged key j (key s). */
-export function stagedScore(D: number): string {
+function stagedScore(D: number): string {
   return `
         var dot = 0.0;
         ${unrolled(D, (d) => `dot += qv[${d}] * kt[j * ${D}u + ${d}];`)}
         var x = dot * bitcast<f32>(prm[8]);
         if (w(9u) == 1u) { x += bs[at(25u, b, h, t, s)]; }`;
+}
+
+/**
+ * The walk of a query block over the keys: tile by tile (staged by the
+ * whole workgroup, then a barrier), each live row runs \`rowBody\` for every
+ * key it sees, with \`x\` its score against staged key \`j\` (key \`s\`).
+ */
+export function keyTiles(KT: number, D: number, Dv: number, rowBody: string): string {
+  return `
+  for (var s0 = 0u; s0 < kEnd; s0 += ${KT}u) {${stageKeys(KT, D, Dv, true)}
+    if (live) {
+      let jEnd = min(${KT}u, kEnd - s0);
+      for (var j = 0u; j < jEnd; j++) {
+        let s = s0 + j;
+        if (hidden(t, s)) { continue; }${stagedScore(D)}${rowBody}
+      }
+    }
+    workgroupBarrier();
+  }`;
 }
 
 /**
@@ -216,22 +235,20 @@ export function attentionSource(D: number, Dv: number): KernelSource {
   var acc: array<f32, ${Dv}>;
   var m = -inf_();
   var l = 0.0;
-  for (var s0 = 0u; s0 < kEnd; s0 += ${KT}u) {${stageKeys(KT, D, Dv, true)}
-    if (live) {
-      let jEnd = min(${KT}u, kEnd - s0);
-      for (var j = 0u; j < jEnd; j++) {
-        let s = s0 + j;
-        if (hidden(t, s)) { continue; }${stagedScore(D)}
+${
+    keyTiles(
+      KT,
+      D,
+      Dv,
+      `
         if (x == -inf_()) { continue; }
         let mn = max(m, x);
         let corr = select(exp_acc(m - mn), 0.0, m == -inf_());
         let p = exp_acc(x - mn);
         l = l * corr + p;
         ${unrolled(Dv, (e) => `acc[${e}] = acc[${e}] * corr + p * vt[j * ${Dv}u + ${e}];`)}
-        m = mn;
-      }
-    }
-    workgroupBarrier();
+        m = mn;`,
+    )
   }
   if (!live) { return; }
   let idx = bh * T + t;

@@ -13,11 +13,10 @@ import {
   ACCESS,
   block,
   entry,
+  keyTiles,
   prelude,
   queryBlock,
   stage,
-  stagedScore,
-  stageKeys,
   tileRows,
   tiles,
   unrolled,
@@ -37,6 +36,17 @@ export function attentionDeltaSource(Dv: number): KernelSource {
   ], main1d(0, body));
 }
 
+/** What dq and dk/dv read: q, k, v, the bias, lse, dO and delta. */
+const INPUTS = [
+  ACCESS.q,
+  ACCESS.k,
+  ACCESS.v,
+  ACCESS.bias,
+  { name: "lse", type: "f32", access: "read" },
+  { name: "gout", type: "f32", access: "read" },
+  { name: "delta", type: "f32", access: "read" },
+] as const;
+
 /** dq: a workgroup per block of query rows, keys staged as in the forward. */
 export function attentionDqSource(D: number, Dv: number): KernelSource {
   const KT = tileRows(D + Dv);
@@ -53,21 +63,19 @@ export function attentionDqSource(D: number, Dv: number): KernelSource {
   }
   let scale = bitcast<f32>(prm[8]);
   var dqv: array<f32, ${D}>;
-  for (var s0 = 0u; s0 < kEnd; s0 += ${KT}u) {${stageKeys(KT, D, Dv, true)}
-    if (live) {
-      let jEnd = min(${KT}u, kEnd - s0);
-      for (var j = 0u; j < jEnd; j++) {
-        let s = s0 + j;
-        if (hidden(t, s)) { continue; }${stagedScore(D)}
+${
+    keyTiles(
+      KT,
+      D,
+      Dv,
+      `
         let p = exp_acc(x - lr);
         if (p == 0.0) { continue; }
         var dp = 0.0;
         ${unrolled(Dv, (e) => `dp += go[${e}] * vt[j * ${Dv}u + ${e}];`)}
         let ds = p * (dp - dl) * scale;
-        ${unrolled(D, (d) => `dqv[${d}] += ds * kt[j * ${D}u + ${d}];`)}
-      }
-    }
-    workgroupBarrier();
+        ${unrolled(D, (d) => `dqv[${d}] += ds * kt[j * ${D}u + ${d}];`)}`,
+    )
   }
   if (!live) { return; }
   // A row that saw no key (log-sum-exp NaN) has NaN probabilities for
@@ -75,13 +83,7 @@ export function attentionDqSource(D: number, Dv: number): KernelSource {
   let none = is_nan(lr);
   for (var d = 0u; d < ${D}u; d++) { dq[idx * ${D}u + d] = select(dqv[d], nan_(), none); }`;
   return kernelSource([
-    ACCESS.q,
-    ACCESS.k,
-    ACCESS.v,
-    ACCESS.bias,
-    { name: "lse", type: "f32", access: "read" },
-    { name: "gout", type: "f32", access: "read" },
-    { name: "delta", type: "f32", access: "read" },
+    ...INPUTS,
     { name: "dq", type: "f32", access: "read_write" },
   ], MATH + prelude() + tiles({ kt: KT * D, vt: KT * Dv }) + entry(body));
 }
@@ -169,13 +171,7 @@ ${
   for (var d = 0u; d < ${D}u; d++) { dk[idx * ${D}u + d] = select(dkv[d], nan_(), poisoned); }
   for (var e = 0u; e < ${Dv}u; e++) { dv[idx * ${Dv}u + e] = select(dvv[e], nan_(), poisoned); }`;
   return kernelSource([
-    ACCESS.q,
-    ACCESS.k,
-    ACCESS.v,
-    ACCESS.bias,
-    { name: "lse", type: "f32", access: "read" },
-    { name: "gout", type: "f32", access: "read" },
-    { name: "delta", type: "f32", access: "read" },
+    ...INPUTS,
     { name: "dk", type: "f32", access: "read_write" },
     { name: "dv", type: "f32", access: "read_write" },
   ], MATH + prelude() + tiles({ qt: QT * D, gt: QT * Dv, lt: QT, dt: QT }) + entry(body));
