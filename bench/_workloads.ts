@@ -54,3 +54,34 @@ export async function timeIt(
   }
   return median(times);
 }
+
+/**
+ * WORKLOADS.md's W4 model: a SmolLM2-135M-shaped Llama config (random
+ * weights) with `layers` decoder layers (30 in the workload).
+ */
+export function w4Config(layers: number) {
+  return {
+    model_type: "llama",
+    vocab_size: 49152,
+    hidden_size: 576,
+    intermediate_size: 1536,
+    num_hidden_layers: layers,
+    num_attention_heads: 9,
+    num_key_value_heads: 3,
+    max_position_embeddings: 2048,
+    rms_norm_eps: 1e-5,
+    rope_theta: 100000,
+    tie_word_embeddings: true,
+  };
+}
+
+/** W4's LoRA targets: all seven projections of every layer. */
+export const W4_TARGETS = [
+  "q_proj",
+  "k_proj",
+  "v_proj",
+  "o_proj",
+  "gate_proj",
+  "up_proj",
+  "down_proj",
+];

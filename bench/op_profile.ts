@@ -11,6 +11,7 @@
 import { parseArgs } from "node:util";
 import { lora, manualSeed, models, optim, scope, tensor } from "../mod.ts";
 import { initBackend } from "../backends/mod.ts";
+import { W4_TARGETS, w4Config } from "./_workloads.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -52,25 +53,8 @@ for (const k of Object.keys(be.fused ?? {})) wrap(be.fused, k, `fused.${k}`);
 
 const L = Number(values.layers), steps = Number(values.steps);
 manualSeed(0);
-const model = new models.LlamaForCausalLM({
-  model_type: "llama",
-  vocab_size: 49152,
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_hidden_layers: L,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  max_position_embeddings: 2048,
-  rms_norm_eps: 1e-5,
-  rope_theta: 100000,
-  tie_word_embeddings: true,
-});
-lora.wrap(
-  model,
-  ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-  8,
-  16,
-);
+const model = new models.LlamaForCausalLM(w4Config(L));
+lora.wrap(model, W4_TARGETS, 8, 16);
 model.train();
 const opt = new optim.AdamW(model.parameters().filter((p) => p.requiresGrad), { lr: 1e-4 });
 const ids = tensor(

@@ -31,7 +31,7 @@ import {
   type Tensor,
   tensor,
 } from "../mod.ts";
-import { median } from "./_workloads.ts";
+import { median, W4_TARGETS, w4Config } from "./_workloads.ts";
 import { backendInstance } from "../backends/registry.ts";
 import type { WebGpuBackend } from "../backends/webgpu/mod.ts";
 
@@ -54,21 +54,9 @@ const gpuCounters = values.backend === "webgpu"
   : null;
 const stepDispatches: number[] = [], stepSubmits: number[] = [];
 const L = Number(values.layers);
-const CONFIG = {
-  model_type: "llama",
-  vocab_size: 49152,
-  hidden_size: 576,
-  intermediate_size: 1536,
-  num_hidden_layers: L,
-  num_attention_heads: 9,
-  num_key_value_heads: 3,
-  max_position_embeddings: 2048,
-  rms_norm_eps: 1e-5,
-  rope_theta: 100000,
-  tie_word_embeddings: true,
-};
+const CONFIG = w4Config(L);
 const [B, T] = [4, 128];
-const TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+const TARGETS = W4_TARGETS;
 
 /** FLOPs of one step: forward and the input-gradient backward of every GEMM and attention. */
 function stepFlops(): number {

@@ -164,3 +164,21 @@ export function erf64(x: number): number {
 export function phi64(x: number): number {
   return 0.5 * erfc64(-x / Math.SQRT2);
 }
+
+/** float64 batched matmul of two (already broadcast) views of host data. */
+export function hostMatmul(ad: number[], a: View, bd: number[], b: View): number[] {
+  const av = hostValues(ad, a), bv = hostValues(bd, b);
+  const [m, k] = a.shape.slice(-2), n = b.shape[b.shape.length - 1];
+  const batches = numel(a.shape.slice(0, -2));
+  const out: number[] = [];
+  for (let z = 0; z < batches; z++) {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += av[z * m * k + i * k + p] * bv[z * k * n + p * n + j];
+        out.push(s);
+      }
+    }
+  }
+  return out;
+}

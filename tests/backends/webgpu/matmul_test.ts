@@ -1,24 +1,15 @@
 import assert from "node:assert/strict";
 import type { View } from "../../../backends/backend.ts";
-import { assertClose, gpuTest, hostValues, numel, rand, readAll, upload, view } from "./helpers.ts";
-
-/** float64 batched matmul of two (already broadcast) views of host data. */
-function hostMatmul(ad: number[], a: View, bd: number[], b: View): number[] {
-  const av = hostValues(ad, a), bv = hostValues(bd, b);
-  const [m, k] = a.shape.slice(-2), n = b.shape[b.shape.length - 1];
-  const batches = numel(a.shape.slice(0, -2));
-  const out: number[] = [];
-  for (let z = 0; z < batches; z++) {
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += av[z * m * k + i * k + p] * bv[z * k * n + p * n + j];
-        out.push(s);
-      }
-    }
-  }
-  return out;
-}
+import {
+  assertClose,
+  gpuTest,
+  hostMatmul,
+  hostValues,
+  rand,
+  readAll,
+  upload,
+  view,
+} from "./helpers.ts";
 
 /** A [rows, cols] matrix view, stored transposed when `t`. */
 function matrix(buf: unknown, rows: number, cols: number, t: boolean, offset = 0): View {

@@ -5,7 +5,6 @@
  * int32), identical results across candidates, and the tuner itself.
  */
 import assert from "node:assert/strict";
-import type { View } from "../../../backends/backend.ts";
 import {
   resetVec4Config,
   setVec4Config,
@@ -14,25 +13,7 @@ import {
   vec4Layout,
 } from "../../../backends/webgpu/matmul_config.ts";
 import type { WebGpuBackend } from "../../../backends/webgpu/mod.ts";
-import { assertClose, gpuTest, hostValues, rand, readAll, upload, view } from "./helpers.ts";
-
-/** float64 `a · b` of views over host data (batch dims already broadcast). */
-function host(ad: number[], a: View, bd: number[], b: View): number[] {
-  const av = hostValues(ad, a), bv = hostValues(bd, b);
-  const [m, k] = a.shape.slice(-2), n = b.shape[b.shape.length - 1];
-  const batches = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-  const out: number[] = [];
-  for (let z = 0; z < batches; z++) {
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let s = 0;
-        for (let p = 0; p < k; p++) s += av[z * m * k + i * k + p] * bv[z * k * n + p * n + j];
-        out.push(s);
-      }
-    }
-  }
-  return out;
-}
+import { assertClose, gpuTest, hostMatmul, rand, readAll, upload, view } from "./helpers.ts";
 
 Deno.test("vec4Layout: contiguous, 4-aligned operands only", () => {
   const d = { m: 33, n: 36, k: 20 }, nb = { a: [], b: [] };
@@ -64,7 +45,7 @@ async function checkAll(b: WebGpuBackend, what: string): Promise<number[][]> {
     const out = b.alloc(m * n, "float32");
     b.matmul(av, bv, out);
     const got = await readAll(b, out, m * n);
-    assertClose(got, host(ad, av, bd, bv), 1e-5, 1e-5, `${what} ${m}x${k}x${n} t=${t}`);
+    assertClose(got, hostMatmul(ad, av, bd, bv), 1e-5, 1e-5, `${what} ${m}x${k}x${n} t=${t}`);
     outs.push(got);
     [ab, bb, out].forEach((x) => b.free(x));
   }
@@ -77,7 +58,7 @@ async function checkAll(b: WebGpuBackend, what: string): Promise<number[][]> {
     const out = b.alloc(3 * m * n, "float32");
     b.matmul(av, bv, out);
     const got = await readAll(b, out, 3 * m * n);
-    assertClose(got, host(ad, av, bd, bv), 1e-5, 1e-5, `${what} batched`);
+    assertClose(got, hostMatmul(ad, av, bd, bv), 1e-5, 1e-5, `${what} batched`);
     outs.push(got);
     [ab, bb, out].forEach((x) => b.free(x));
   }
@@ -89,7 +70,7 @@ async function checkAll(b: WebGpuBackend, what: string): Promise<number[][]> {
     const xb = upload(b, xd), wb = upload(b, wd), bb = upload(b, bd);
     const out = b.alloc(m * n, "float32");
     b.fused.linear!(view(xb, [m, k]), view(wb, [n, k]), view(bb, [n], { strides: [2] }), out);
-    const ref = host(xd, view(xb, [m, k]), wd, view(wb, [k, n], { strides: [1, k] }));
+    const ref = hostMatmul(xd, view(xb, [m, k]), wd, view(wb, [k, n], { strides: [1, k] }));
     const got = await readAll(b, out, m * n);
     assertClose(got, ref.map((v, i) => v + bd[2 * (i % n)]), 1e-5, 1e-5, `${what} linear`);
     outs.push(got);
@@ -112,9 +93,9 @@ async function checkAll(b: WebGpuBackend, what: string): Promise<number[][]> {
       out,
       dn,
     );
-    const down = host(xd, view(xb, [m, k]), adn, view(ab, [k, r], { strides: [1, k] }));
-    const base = host(xd, view(xb, [m, k]), wd, view(wb, [k, n], { strides: [1, k] }));
-    const up = host(
+    const down = hostMatmul(xd, view(xb, [m, k]), adn, view(ab, [k, r], { strides: [1, k] }));
+    const base = hostMatmul(xd, view(xb, [m, k]), wd, view(wb, [k, n], { strides: [1, k] }));
+    const up = hostMatmul(
       down.map((v) => s * v),
       view(dn, [m, r]),
       bup,
@@ -135,7 +116,11 @@ async function checkAll(b: WebGpuBackend, what: string): Promise<number[][]> {
     const av = view(ab, [m, k], { dtype: "int32" }), bv = view(bb, [k, n], { dtype: "int32" });
     const out = b.alloc(m * n, "int32");
     b.matmul(av, bv, out);
-    assert.deepEqual(await readAll(b, out, m * n, "int32"), host(ad, av, bd, bv), `${what} int32`);
+    assert.deepEqual(
+      await readAll(b, out, m * n, "int32"),
+      hostMatmul(ad, av, bd, bv),
+      `${what} int32`,
+    );
     [ab, bb, out].forEach((x) => b.free(x));
   }
   return outs;
